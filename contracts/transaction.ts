@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/**
+ * The single-transaction contract. The wire format is the finance tracker's snake_case JSON so an
+ * existing caller can switch; inside Argus the same data travels camelCased.
+ */
+
+const id = (field: string) =>
+  z
+    .number({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a number`) })
+    .int(`${field} must be a whole number`)
+    .nonnegative(`${field} must not be negative`)
+    .max(Number.MAX_SAFE_INTEGER, `${field} is too large`);
+
+export const TRANSACTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+export const scoreTransactionRequestSchema = z
+  .object({
+    user_id: id('user_id'),
+    category_id: id('category_id'),
+    amount: z
+      .number({ error: (issue) => (issue.input === undefined ? 'amount is required' : 'amount must be a number') })
+      .refine(Number.isFinite, 'amount must be a finite number')
+      .refine((v) => Math.abs(v) <= 1e15, 'amount is out of range (|amount| <= 1e15)'),
+    transaction_id: z
+      .string()
+      .regex(TRANSACTION_ID_PATTERN, 'transaction_id must be 1-128 characters of letters, digits and . _ : @ -')
+      .optional(),
+    occurred_at: z.iso.datetime({ offset: true, message: 'occurred_at must be an ISO-8601 timestamp' }).optional(),
+  })
+  .strict();
+
+export type ScoreTransactionRequest = z.infer<typeof scoreTransactionRequestSchema>;
+
+/** A transaction as it flows through the workflow: validated, with its idempotency key fixed. */
+export interface TransactionInput {
+  transactionId: string;
+  userId: number;
+  categoryId: number;
+  amount: number;
+  occurredAt?: string;
+}
+
+export type AlertOutcome = 'none' | 'queued' | 'failed';
+
+export interface BaselineSnapshot {
+  mean: number;
+  std_dev: number;
+  sample_count: number;
+}
+
+/** The response: the finance tracker's fields first, then what Argus adds. */
+export interface ScoreTransactionResponse {
+  user_id: number;
+  category_id: number;
+  amount: number;
+  z_score: number | null;
+  is_anomaly: boolean;
+  transaction_id: string;
+  alert: AlertOutcome;
+  baseline: BaselineSnapshot | null;
+  threshold: number;
+}
+
+export class InvalidInputError extends Error {
+  readonly issues: { field: string; message: string }[];
+  constructor(issues: { field: string; message: string }[]) {
+    super(issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; '));
+    this.name = 'InvalidInput';
+    this.issues = issues;
+  }
+}
+
+export function issuesOf(error: z.ZodError): { field: string; message: string }[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.join('.'),
+    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+  }));
+}
+
+/** Validates a wire request; throws InvalidInputError naming each bad field. */
+export function parseScoreTransactionRequest(body: unknown): ScoreTransactionRequest {
+  const parsed = scoreTransactionRequestSchema.safeParse(body);
+  if (!parsed.success) throw new InvalidInputError(issuesOf(parsed.error));
+  return parsed.data;
+}

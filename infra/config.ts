@@ -1,0 +1,150 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place Argus reads its environment. Every setting has a sane local default so `npm start`
+ * runs on a laptop; pointing the variables at Azure and Temporal Cloud runs the same processes there.
+ */
+
+const AZURITE_ACCOUNT = 'devstoreaccount1';
+const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export function azuriteConnectionString(queuePort: number, host = '127.0.0.1'): string {
+  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};QueueEndpoint=http://${host}:${queuePort}/${AZURITE_ACCOUNT};`;
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const envSchema = z.object({
+  ARGUS_HOME: z.string().default('.argus'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Temporal
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  ARGUS_TASK_QUEUE: z.string().default('argus'),
+  TEMPORAL_UI_PORT: port.default(8233),
+
+  // SQL: Azure SQL when a connection string is given, the embedded SQLite file otherwise
+  SQL_CONNECTION_STRING: optionalString,
+  ARGUS_SQLITE_PATH: optionalString,
+
+  // Azure Storage Queue (Azurite locally)
+  AZURE_STORAGE_CONNECTION_STRING: optionalString,
+  ARGUS_AZURITE_QUEUE_PORT: port.default(10001),
+  ARGUS_ALERT_QUEUE: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'Azure queue names are 3-63 lowercase letters, digits and single hyphens')
+    .default('anomaly-alerts'),
+  ARGUS_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+
+  // Email
+  SENDGRID_API_KEY: optionalString,
+  ARGUS_SENDGRID_BASE_URL: optionalString,
+  ARGUS_CAPTURE_PORT: port.default(8025),
+  ARGUS_ALERT_EMAIL_TO: z.string().default('finance-alerts@example.com'),
+  ARGUS_ALERT_EMAIL_FROM: z.string().default('argus@example.com'),
+
+  // Scoring rules
+  ARGUS_Z_THRESHOLD: z.coerce.number().positive().default(3),
+  ARGUS_MIN_SAMPLES: z.coerce.number().int().min(2).default(5),
+  ARGUS_MIN_STD_DEV: z.coerce.number().nonnegative().default(0.01),
+
+  // HTTP gateway
+  ARGUS_HTTP_HOST: z.string().default('127.0.0.1'),
+  ARGUS_HTTP_PORT: port.default(8080),
+  ARGUS_API_KEY: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface ArgusConfig {
+  home: string;
+  logLevel: Env['LOG_LEVEL'];
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    apiKey?: string;
+    tls?: { certPath: string; keyPath: string };
+    uiPort: number;
+  };
+  sql: { kind: 'mssql'; connectionString: string } | { kind: 'sqlite'; path: string };
+  queue: {
+    connectionString: string;
+    usesAzurite: boolean;
+    azuritePort: number;
+    alertQueue: string;
+    poisonQueue: string;
+    maxDeliveries: number;
+  };
+  email: {
+    apiKey?: string;
+    /** Where the SendGrid client sends requests; the local capture server unless a real key is set. */
+    baseUrl?: string;
+    capturePort: number;
+    to: string;
+    from: string;
+  };
+  scoring: { zThreshold: number; minSamples: number; minStdDev: number };
+  http: { host: string; port: number; apiKey?: string };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const home = path.resolve(e.ARGUS_HOME);
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
+    throw new ConfigError('invalid environment:\n  TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together');
+  }
+  return {
+    home,
+    logLevel: e.LOG_LEVEL,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.ARGUS_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls:
+        e.TEMPORAL_TLS_CERT_PATH && e.TEMPORAL_TLS_KEY_PATH
+          ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
+          : undefined,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    sql: e.SQL_CONNECTION_STRING
+      ? { kind: 'mssql', connectionString: e.SQL_CONNECTION_STRING }
+      : { kind: 'sqlite', path: path.resolve(e.ARGUS_SQLITE_PATH ?? path.join(home, 'argus.db')) },
+    queue: {
+      connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? azuriteConnectionString(e.ARGUS_AZURITE_QUEUE_PORT),
+      usesAzurite: !e.AZURE_STORAGE_CONNECTION_STRING,
+      azuritePort: e.ARGUS_AZURITE_QUEUE_PORT,
+      alertQueue: e.ARGUS_ALERT_QUEUE,
+      poisonQueue: `${e.ARGUS_ALERT_QUEUE}-poison`,
+      maxDeliveries: e.ARGUS_MAX_DELIVERIES,
+    },
+    email: {
+      apiKey: e.SENDGRID_API_KEY,
+      baseUrl: e.ARGUS_SENDGRID_BASE_URL ?? (e.SENDGRID_API_KEY ? undefined : `http://127.0.0.1:${e.ARGUS_CAPTURE_PORT}`),
+      capturePort: e.ARGUS_CAPTURE_PORT,
+      to: e.ARGUS_ALERT_EMAIL_TO,
+      from: e.ARGUS_ALERT_EMAIL_FROM,
+    },
+    scoring: { zThreshold: e.ARGUS_Z_THRESHOLD, minSamples: e.ARGUS_MIN_SAMPLES, minStdDev: e.ARGUS_MIN_STD_DEV },
+    http: { host: e.ARGUS_HTTP_HOST, port: e.ARGUS_HTTP_PORT, apiKey: e.ARGUS_API_KEY },
+  };
+}
