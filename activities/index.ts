@@ -1,0 +1,12 @@
+import { createTransactionActivities, type TransactionActivityDeps } from './transaction-activities';
+
+export type ActivityDeps = TransactionActivityDeps;
+
+/** Every activity Argus registers, built from the dependencies a worker (or a test) injects. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createTransactionActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

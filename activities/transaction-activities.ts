@@ -1,0 +1,159 @@
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  type TransactionInput,
+  InvalidInputError,
+  parseScoreTransactionRequest,
+} from '../contracts/transaction';
+import { zScore } from '../detection/univariate/zscore';
+import type { AlertMessage, AlertQueue, AnomalyStore, Baseline, Clock, StoredTransaction } from './ports';
+
+export interface ScoringRules {
+  zThreshold: number;
+  minSamples: number;
+  minStdDev: number;
+}
+
+export interface TransactionActivityDeps {
+  store: AnomalyStore;
+  queue: AlertQueue;
+  clock: Clock;
+  scoring: ScoringRules;
+  /** Tells a transient database error (retry) from a permanent one (fail the step for good). */
+  isTransientStoreError: (err: unknown) => boolean;
+}
+
+export interface ScoringContext {
+  baseline: Baseline | null;
+  zThreshold: number;
+}
+
+export interface ScoreOutcome {
+  zScore: number | null;
+  isAnomaly: boolean;
+  detector: string;
+}
+
+export const Z_SCORE_DETECTOR = 'zscore';
+
+export function invalidInput(error: InvalidInputError): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'InvalidInput', message: error.message, nonRetryable: true, details: [error.issues] });
+}
+
+/**
+ * Activities of the single-transaction path. Store failures are sorted here: transient ones are
+ * rethrown for Temporal to retry with backoff, permanent ones become non-retryable failures.
+ */
+export function createTransactionActivities(deps: TransactionActivityDeps) {
+  const { store, queue, clock, scoring } = deps;
+
+  async function withStore<T>(step: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (deps.isTransientStoreError(err)) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw ApplicationFailure.create({
+        type: 'PermanentStoreError',
+        message: `${step} failed permanently: ${message}`,
+        nonRetryable: true,
+        cause: err instanceof Error ? err : undefined,
+      });
+    }
+  }
+
+  return {
+    /** parse: the wire request validated into the workflow's input; bad input fails for good. */
+    async parseTransaction(raw: unknown): Promise<TransactionInput> {
+      const candidate = raw as Record<string, unknown> | null;
+      if (!candidate || typeof candidate !== 'object') throw invalidInput(new InvalidInputError([{ field: '', message: 'a JSON object is required' }]));
+      try {
+        const request = parseScoreTransactionRequest(candidate);
+        if (!request.transaction_id) {
+          throw new InvalidInputError([{ field: 'transaction_id', message: 'transaction_id is required to start the workflow' }]);
+        }
+        return {
+          transactionId: request.transaction_id,
+          userId: request.user_id,
+          categoryId: request.category_id,
+          amount: request.amount,
+          occurredAt: request.occurred_at,
+        };
+      } catch (err) {
+        if (err instanceof InvalidInputError) throw invalidInput(err);
+        throw err;
+      }
+    },
+
+    /** fetch baseline stats: the (user, category) baseline and the threshold that applies to it. */
+    async fetchStats(userId: number, categoryId: number): Promise<ScoringContext> {
+      return withStore('fetchStats', async () => {
+        const [baseline, override] = await Promise.all([store.getBaseline(userId, categoryId), store.getThresholdOverride(userId, categoryId)]);
+        return { baseline, zThreshold: override ?? scoring.zThreshold };
+      });
+    },
+
+    /** score: the detection core's z-score; below the minimum sample count it is null and not an anomaly. */
+    async scoreAmount(amount: number, context: ScoringContext): Promise<ScoreOutcome> {
+      const z = context.baseline
+        ? zScore(amount, context.baseline, { minSamples: scoring.minSamples, minStdDev: scoring.minStdDev })
+        : null;
+      return { zScore: z, isAnomaly: z !== null && Math.abs(z) > context.zThreshold, detector: Z_SCORE_DETECTOR };
+    },
+
+    /**
+     * persist: store the transaction and fold a non-anomalous amount into its baseline, in one
+     * database transaction that is a no-op when the transaction id is already stored.
+     */
+    async persistTransaction(txn: TransactionInput, outcome: ScoreOutcome): Promise<StoredTransaction> {
+      return withStore('persistTransaction', async () => {
+        const { transaction } = await store.recordTransaction(
+          {
+            transactionId: txn.transactionId,
+            userId: txn.userId,
+            categoryId: txn.categoryId,
+            amount: txn.amount,
+            occurredAt: txn.occurredAt ?? null,
+            zScore: outcome.zScore,
+            isAnomaly: outcome.isAnomaly,
+            detector: outcome.detector,
+            batchId: null,
+          },
+          { foldIntoBaseline: !outcome.isAnomaly },
+        );
+        return transaction;
+      });
+    },
+
+    /** alert: the message goes on the queue, then the row says so. A repeat only re-sends; the dispatcher dedups. */
+    async enqueueAlert(txn: StoredTransaction): Promise<void> {
+      const message: AlertMessage = {
+        transaction_id: txn.transactionId,
+        user_id: txn.userId,
+        category_id: txn.categoryId,
+        amount: txn.amount,
+        z_score: txn.zScore,
+        detected_at: clock.now().toISOString(),
+      };
+      await queue.send(message);
+      await withStore('enqueueAlert', () => store.setAlertStatus(txn.transactionId, 'queued'));
+    },
+
+    /** compensation when the queue stays down: the transaction stays stored, marked for a later retry. */
+    async markAlertFailed(transactionId: string): Promise<void> {
+      await withStore('markAlertFailed', () => store.setAlertStatus(transactionId, 'failed'));
+    },
+
+    async listFailedAlerts(limit: number): Promise<StoredTransaction[]> {
+      return withStore('listFailedAlerts', () => store.listTransactionsByAlertStatus('failed', limit));
+    },
+
+    async setBaselines(rows: { userId: number; categoryId: number; mean: number; stdDev: number; sampleCount: number }[]): Promise<number> {
+      return withStore('setBaselines', async () => {
+        for (const row of rows) await store.setBaseline(row.userId, row.categoryId, row);
+        return rows.length;
+      });
+    },
+  };
+}
+
+export type TransactionActivities = ReturnType<typeof createTransactionActivities>;

@@ -1,0 +1,80 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Finds or installs what Argus needs beyond npm packages, so a fresh machine needs nothing by hand:
+ * the Temporal CLI (for its dev server) and the Python tools CI uses to check T-SQL.
+ */
+
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+const say = (line: string) => process.stderr.write(`[argus setup] ${line}\n`);
+
+function onPath(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+function goBinDir(): string | null {
+  if (!onPath('go')) return null;
+  const gobin = execFileSync('go', ['env', 'GOBIN'], { encoding: 'utf8' }).trim();
+  if (gobin) return gobin;
+  return path.join(execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8' }).trim(), 'bin');
+}
+
+/** `temporal` from PATH, else from Go's bin directory, else built with `go install` (a few minutes, once). */
+export function ensureTemporalCli(): string {
+  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+  if (fromEnv && fs.existsSync(fromEnv)) return fromEnv;
+  const found = onPath('temporal');
+  if (found) return found;
+  const binDir = goBinDir();
+  if (!binDir) {
+    throw new Error('The Temporal CLI is not on PATH and Go is not installed to build it: install Go, or put `temporal` on PATH.');
+  }
+  const built = path.join(binDir, 'temporal');
+  if (fs.existsSync(built)) return built;
+  say(`building the Temporal CLI: go install ${TEMPORAL_CLI_MODULE} (first run only, takes a few minutes)`);
+  const result = spawnSync('go', ['install', TEMPORAL_CLI_MODULE], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0 || !fs.existsSync(built)) {
+    throw new Error(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${result.status})`);
+  }
+  say(`built ${built}`);
+  return built;
+}
+
+/** pip packages pinned in python-tools.txt, installed only when one is missing. */
+export function ensurePythonTools(): void {
+  const requirements = path.join(__dirname, 'python-tools.txt');
+  if (!fs.existsSync(requirements)) return;
+  const python = onPath('python3');
+  if (!python) {
+    say('python3 not found: the T-SQL grammar check will fail until Python 3 is installed');
+    return;
+  }
+  const modules = fs
+    .readFileSync(requirements, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .map((l) => l.split(/[=<>~!]/)[0].replace(/-/g, '_'));
+  const probe = spawnSync(python, ['-c', modules.map((m) => `import ${m}`).join('; ')], { stdio: 'ignore' });
+  if (probe.status === 0) return;
+  say(`installing Python tools: ${modules.join(', ')}`);
+  const pip = spawnSync(python, ['-m', 'pip', 'install', '-q', '-r', requirements], { stdio: 'inherit' });
+  if (pip.status !== 0) throw new Error(`pip install -r ${requirements} failed`);
+}
+
+if (require.main === module) {
+  const cli = ensureTemporalCli();
+  say(`Temporal CLI: ${cli}`);
+  ensurePythonTools();
+}

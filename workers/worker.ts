@@ -1,0 +1,62 @@
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { systemClock } from '../activities/ports';
+import { type ArgusConfig, loadConfig } from '../infra/config';
+import { createLogger } from '../infra/logger';
+import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
+import { isTransientSqlError } from '../infra/sql/errors';
+import { createStore } from '../infra/store';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
+import { createArgusWorker } from './create-worker';
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Settles when the worker has stopped. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the Temporal worker with real adapters chosen by the config (SQLite or Azure SQL, Azurite or Azure). */
+export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
+  const store = await createStore(config.sql);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const worker = await createArgusWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities({
+      store,
+      queue: AzureAlertQueue.fromConfig(config),
+      clock: systemClock,
+      scoring: config.scoring,
+      isTransientStoreError: isTransientSqlError,
+    }),
+  });
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await store.close();
+  });
+  return {
+    worker,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+if (require.main === module) {
+  const log = createLogger('worker');
+  const config = loadConfig();
+  startWorker(config)
+    .then((running) => {
+      log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker running');
+      // The SDK's worker shuts down on SIGINT/SIGTERM by itself.
+      return running.done;
+    })
+    .catch((err) => {
+      log.error({ err }, 'worker failed');
+      process.exit(1);
+    });
+}

@@ -1,0 +1,2 @@
+export { scoreTransaction } from './score-transaction';
+export { retryFailedAlerts, importBaselines } from './alerts';

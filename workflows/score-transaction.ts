@@ -1,0 +1,69 @@
+import { ActivityFailure, proxyActivities, proxyLocalActivities, log } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ScoringContext } from '../activities/transaction-activities';
+import type { StoredTransaction } from '../activities/ports';
+import type { AlertOutcome, ScoreTransactionResponse } from '../contracts/transaction';
+
+/**
+ * Short database and compute steps run as local activities: they stay inside the worker's workflow
+ * task, so a normal transaction costs one workflow task instead of four activity round trips.
+ */
+const steps = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: {
+    initialInterval: '50ms',
+    backoffCoefficient: 2,
+    maximumInterval: '2s',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: ['InvalidInput', 'PermanentStoreError'],
+  },
+});
+
+/** The queue gets a bounded retry budget; when it is spent, the transaction is marked for a later retry. */
+const alerts = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '250ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
+});
+
+/** parse → fetch baseline stats → score → persist → alert if anomalous. */
+export async function scoreTransaction(request: unknown): Promise<ScoreTransactionResponse> {
+  const txn = await steps.parseTransaction(request);
+  const context = await steps.fetchStats(txn.userId, txn.categoryId);
+  const outcome = await steps.scoreAmount(txn.amount, context);
+  const stored = await steps.persistTransaction(txn, outcome);
+  const alert = await alertIfAnomalous(stored);
+  return toResponse(stored, context, alert);
+}
+
+async function alertIfAnomalous(stored: StoredTransaction): Promise<AlertOutcome> {
+  if (!stored.isAnomaly) return 'none';
+  // A repeat of an already-alerted transaction (e.g. after history retention) must not alert again.
+  if (stored.alertStatus !== 'pending' && stored.alertStatus !== 'failed') return 'queued';
+  try {
+    await alerts.enqueueAlert(stored);
+    return 'queued';
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    log.warn('alert queue unavailable after retries; transaction kept with alert_status=failed', {
+      transactionId: stored.transactionId,
+    });
+    await steps.markAlertFailed(stored.transactionId);
+    return 'failed';
+  }
+}
+
+function toResponse(stored: StoredTransaction, context: ScoringContext, alert: AlertOutcome): ScoreTransactionResponse {
+  return {
+    user_id: stored.userId,
+    category_id: stored.categoryId,
+    amount: stored.amount,
+    z_score: stored.zScore,
+    is_anomaly: stored.isAnomaly,
+    transaction_id: stored.transactionId,
+    alert,
+    baseline: context.baseline
+      ? { mean: context.baseline.mean, std_dev: context.baseline.stdDev, sample_count: context.baseline.sampleCount }
+      : null,
+    threshold: context.zThreshold,
+  };
+}
