@@ -1,0 +1,231 @@
+import type { AlertMessage, AnomalyStore, Clock, Mailer } from '../activities/ports';
+import type { ArgusConfig } from '../infra/config';
+import type { Logger } from '../infra/logger';
+import { MailerError } from '../infra/mail/mailer-error';
+import { renderAlertEmail } from '../infra/mail/sendgrid-mailer';
+import type { AlertQueueConsumer, ReceivedAlert } from '../infra/queue/azure-alert-queue';
+
+/**
+ * Turns alert messages into emails. The queue gives at-least-once delivery; the store's delivery record
+ * turns that into at most one email per transaction: a message whose transaction is already `sent` is
+ * deleted unsent. Provider failures go back to the queue with a visibility delay (honouring the
+ * provider's rate-limit reset) until the message's delivery budget is spent, then to the poison queue.
+ */
+
+export interface DrainCounts {
+  received: number;
+  sent: number;
+  duplicates: number;
+  retried: number;
+  deadLettered: number;
+  /** Not base64 / JSON / an alert: moved to the poison queue without a delivery record. */
+  undecodable: number;
+  /** Left on the queue because a dependency other than the mailer failed; they reappear after the timeout. */
+  deferred: number;
+}
+
+export interface AlertDispatcher {
+  drainOnce(): Promise<DrainCounts>;
+  /** Polls until the signal aborts; resolves once the message in hand is finished. Never rejects on a bad message. */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export interface AlertDispatcherOptions {
+  consumer: AlertQueueConsumer;
+  mailer: Mailer;
+  store: Pick<AnomalyStore, 'getAlertDelivery' | 'recordAlertDelivery'>;
+  clock: Clock;
+  logger: Logger;
+  config: Pick<ArgusConfig, 'queue' | 'email'>;
+  batchSize?: number;
+  /** How long a received message stays hidden while we handle it; must outlast one send. */
+  visibilityTimeoutSeconds?: number;
+  /** Full retry-delay policy; defaults to {@link defaultRetryDelaySeconds} with the base and cap below. */
+  retryDelaySeconds?: (dequeueCount: number, error: MailerError) => number;
+  retryBaseDelaySeconds?: number;
+  retryMaxDelaySeconds?: number;
+  /** Idle polling grows from min to max while the queue stays empty. */
+  idlePollMs?: { min: number; max: number };
+  /** Back-off while the queue itself is unreachable. */
+  outageBackoffMs?: { min: number; max: number };
+}
+
+/** The longest we honour a provider's "retry after": beyond that something is wrong and we try anyway. */
+const MAX_HONOURED_RETRY_AFTER_SECONDS = 3600;
+
+export function defaultRetryDelaySeconds(
+  dequeueCount: number,
+  error: MailerError,
+  policy: { baseSeconds: number; maxSeconds: number },
+): number {
+  if (error.retryAfterMs !== undefined) {
+    return Math.min(MAX_HONOURED_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+  }
+  const exponential = policy.baseSeconds * 2 ** Math.max(0, dequeueCount - 1);
+  return Math.max(1, Math.min(policy.maxSeconds, Math.ceil(exponential)));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+async function withRetries<T>(attempts: number, gapMs: number, fn: () => Promise<T>): Promise<T> {
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await fn();
+    } catch (error) {
+      lastError = error;
+      if (i < attempts - 1) await new Promise((r) => setTimeout(r, gapMs));
+    }
+  }
+  throw lastError;
+}
+
+type Outcome = keyof Omit<DrainCounts, 'received'>;
+
+export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDispatcher {
+  const { consumer, mailer, store, logger, config } = options;
+  const maxDeliveries = config.queue.maxDeliveries;
+  const batchSize = options.batchSize ?? 16;
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 60;
+  const retryPolicy = { baseSeconds: options.retryBaseDelaySeconds ?? 5, maxSeconds: options.retryMaxDelaySeconds ?? 300 };
+  const retryDelay = options.retryDelaySeconds ?? ((count: number, error: MailerError) => defaultRetryDelaySeconds(count, error, retryPolicy));
+  const idle = options.idlePollMs ?? { min: 500, max: 5_000 };
+  const outage = options.outageBackoffMs ?? { min: 1_000, max: 30_000 };
+
+  async function deadLetter(received: ReceivedAlert & { kind: 'alert' }, reason: string): Promise<Outcome> {
+    const transactionId = received.alert.transaction_id;
+    await consumer.moveToPoison(received, reason);
+    try {
+      await withRetries(3, 200, () => store.recordAlertDelivery(transactionId, { status: 'dead_lettered', error: reason }));
+    } catch (error) {
+      logger.error({ transactionId, err: describe(error) }, 'alert moved to the poison queue but its status could not be recorded');
+    }
+    logger.warn({ transactionId, dequeueCount: received.dequeueCount, reason }, 'alert dead-lettered');
+    return 'deadLettered';
+  }
+
+  async function handleAlert(received: ReceivedAlert & { kind: 'alert' }): Promise<Outcome> {
+    const alert: AlertMessage = received.alert;
+    const transactionId = alert.transaction_id;
+
+    let previous;
+    try {
+      previous = await store.getAlertDelivery(transactionId);
+    } catch (error) {
+      // Without the record we cannot tell whether the email already went: leave the message for later.
+      logger.warn({ transactionId, err: describe(error) }, 'delivery record unreadable; alert left on the queue');
+      await consumer.release(received, retryPolicy.baseSeconds);
+      return 'deferred';
+    }
+    if (previous?.status === 'sent') {
+      await consumer.delete(received);
+      logger.info({ transactionId, messageId: received.messageId }, 'duplicate alert message deleted; email already sent');
+      return 'duplicates';
+    }
+
+    const email = renderAlertEmail(alert, { to: config.email.to, from: config.email.from });
+    let providerMessageId: string | null;
+    try {
+      ({ providerMessageId } = await mailer.send(email));
+    } catch (caught) {
+      const error = caught instanceof MailerError ? caught : new MailerError(describe(caught), { retryable: true, cause: caught });
+      if (!error.retryable) return deadLetter(received, `provider refused the email: ${error.message}`);
+      if (received.dequeueCount >= maxDeliveries) {
+        return deadLetter(received, `gave up after ${received.dequeueCount} deliveries: ${error.message}`);
+      }
+      const delaySeconds = retryDelay(received.dequeueCount, error);
+      try {
+        await store.recordAlertDelivery(transactionId, { status: 'retrying', error: error.message });
+      } catch (storeError) {
+        logger.warn({ transactionId, err: describe(storeError) }, 'could not record the failed delivery attempt');
+      }
+      await consumer.release(received, delaySeconds);
+      logger.info(
+        { transactionId, dequeueCount: received.dequeueCount, status: error.status, delaySeconds, err: error.message },
+        'email failed; alert returned to the queue',
+      );
+      return 'retried';
+    }
+
+    try {
+      await withRetries(3, 200, () => store.recordAlertDelivery(transactionId, { status: 'sent', providerMessageId: providerMessageId ?? undefined }));
+    } catch (error) {
+      // The email went out. Keeping the message would send it again, so at-most-once wins: delete it anyway.
+      logger.error({ transactionId, err: describe(error) }, 'email sent but its delivery could not be recorded');
+    }
+    await consumer.delete(received);
+    logger.info({ transactionId, providerMessageId, dequeueCount: received.dequeueCount }, 'alert email sent');
+    return 'sent';
+  }
+
+  async function handle(received: ReceivedAlert): Promise<Outcome> {
+    if (received.kind === 'undecodable') {
+      await consumer.moveToPoison(received, `undecodable: ${received.reason}`);
+      logger.warn({ messageId: received.messageId, reason: received.reason }, 'undecodable alert message moved to the poison queue');
+      return 'undecodable';
+    }
+    return handleAlert(received);
+  }
+
+  async function drainOnce(): Promise<DrainCounts> {
+    const counts: DrainCounts = { received: 0, sent: 0, duplicates: 0, retried: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
+    const batch = await consumer.receive(batchSize, visibilityTimeoutSeconds);
+    counts.received = batch.length;
+    // One at a time: a second message for the same transaction in this batch then sees the first one's `sent`.
+    for (const received of batch) {
+      try {
+        counts[await handle(received)]++;
+      } catch (error) {
+        // A queue call failed mid-message; the message reappears after its visibility timeout.
+        counts.deferred++;
+        logger.warn({ messageId: received.messageId, err: describe(error) }, 'alert handling interrupted; it will be redelivered');
+      }
+    }
+    return counts;
+  }
+
+  async function run(signal: AbortSignal): Promise<void> {
+    let idleMs = idle.min;
+    let outageMs = outage.min;
+    let queueDown = false;
+    while (!signal.aborted) {
+      let counts: DrainCounts;
+      try {
+        counts = await drainOnce();
+      } catch (error) {
+        if (!queueDown) logger.warn({ err: describe(error) }, 'alert queue unreachable; backing off');
+        queueDown = true;
+        await sleep(outageMs, signal);
+        outageMs = Math.min(outage.max, outageMs * 2);
+        continue;
+      }
+      if (queueDown) logger.info('alert queue reachable again');
+      queueDown = false;
+      outageMs = outage.min;
+      if (counts.received === 0) {
+        await sleep(idleMs, signal);
+        idleMs = Math.min(idle.max, idleMs * 2);
+      } else {
+        idleMs = idle.min;
+        logger.debug({ ...counts }, 'alert batch handled');
+      }
+    }
+  }
+
+  return { drainOnce, run };
+}
