@@ -1,0 +1,226 @@
+/**
+ * Every T-SQL statement the mssql store sends, as exported constants so `infra/sql/check_tsql.py`
+ * can parse them in CI (there is no SQL Server there). Parameters are `@name` inputs bound by the
+ * mssql driver (sp_executesql): no value is ever spliced into the text.
+ *
+ * Writes that read before they write run in one round trip with `SET XACT_ABORT ON` so any error
+ * rolls the whole batch back; `UPDLOCK, HOLDLOCK` (serializable key-range locks) make
+ * "check, then insert or update" atomic against concurrent callers.
+ */
+
+export const CREATE_SCHEMA_MIGRATIONS = `
+IF OBJECT_ID(N'dbo.schema_migrations', N'U') IS NULL
+  CREATE TABLE dbo.schema_migrations (
+    version    INT           NOT NULL CONSTRAINT pk_schema_migrations PRIMARY KEY,
+    name       NVARCHAR(256) NOT NULL,
+    checksum   CHAR(64)      NOT NULL,
+    applied_at DATETIME2(3)  NOT NULL CONSTRAINT df_schema_migrations_applied_at DEFAULT SYSUTCDATETIME()
+  );`;
+
+/** Serialises migrators across processes; released when the surrounding transaction ends. */
+export const LOCK_MIGRATIONS = `
+DECLARE @lock_result INT;
+EXEC @lock_result = sp_getapplock
+  @Resource = N'argus:schema_migrations',
+  @LockMode = N'Exclusive',
+  @LockOwner = N'Transaction',
+  @LockTimeout = 120000;
+IF @lock_result < 0
+  THROW 50001, N'could not take the argus schema migration lock', 1;`;
+
+export const GET_APPLIED_MIGRATION = `
+SELECT version, checksum FROM dbo.schema_migrations WHERE version = @version;`;
+
+export const RECORD_MIGRATION = `
+INSERT INTO dbo.schema_migrations (version, name, checksum) VALUES (@version, @name, @checksum);`;
+
+export const GET_BASELINE = `
+SELECT mean, std_dev, sample_count, m2
+FROM dbo.anomaly_stats
+WHERE user_id = @user_id AND category_id = @category_id;`;
+
+export const SET_BASELINE = `
+SET XACT_ABORT ON;
+SET NOCOUNT ON;
+BEGIN TRANSACTION;
+UPDATE dbo.anomaly_stats WITH (UPDLOCK, HOLDLOCK)
+SET mean = @mean,
+    std_dev = @std_dev,
+    sample_count = @sample_count,
+    m2 = @m2,
+    updated_at = SYSUTCDATETIME()
+WHERE user_id = @user_id AND category_id = @category_id;
+IF @@ROWCOUNT = 0
+  INSERT INTO dbo.anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
+  VALUES (@user_id, @category_id, @mean, @std_dev, @sample_count, @m2);
+COMMIT TRANSACTION;`;
+
+export const GET_THRESHOLD_OVERRIDE = `
+SELECT TOP (1) z_threshold
+FROM dbo.anomaly_thresholds
+WHERE (user_id = @user_id AND category_id = @category_id)
+   OR (user_id = @user_id AND category_id IS NULL)
+   OR (user_id IS NULL AND category_id = @category_id)
+ORDER BY CASE
+  WHEN user_id IS NOT NULL AND category_id IS NOT NULL THEN 0
+  WHEN user_id IS NOT NULL THEN 1
+  ELSE 2
+END;`;
+
+/** A NULL scope column means "any"; the ON clause matches NULL to NULL so each scope has one row. */
+export const UPSERT_THRESHOLD_OVERRIDE = `
+SET NOCOUNT ON;
+MERGE dbo.anomaly_thresholds WITH (HOLDLOCK) AS target
+USING (SELECT @user_id AS user_id, @category_id AS category_id, @z_threshold AS z_threshold) AS source
+ON (target.user_id = source.user_id OR (target.user_id IS NULL AND source.user_id IS NULL))
+   AND (target.category_id = source.category_id OR (target.category_id IS NULL AND source.category_id IS NULL))
+WHEN MATCHED THEN
+  UPDATE SET z_threshold = source.z_threshold, updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED THEN
+  INSERT (user_id, category_id, z_threshold) VALUES (source.user_id, source.category_id, source.z_threshold);`;
+
+export const DELETE_THRESHOLD_OVERRIDE = `
+DELETE FROM dbo.anomaly_thresholds
+WHERE (user_id = @user_id OR (user_id IS NULL AND @user_id IS NULL))
+  AND (category_id = @category_id OR (category_id IS NULL AND @category_id IS NULL));`;
+
+const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
+  detector, batch_id, alert_status, created_at`;
+
+/**
+ * Stores the transaction unless its id is already there and, only when it was inserted, folds the
+ * amount into the baseline with a Welford step computed in the UPDATE (every SET expression reads
+ * the row as it was before the UPDATE):
+ *   n' = n + 1;  mean' = mean + (x - mean) / n';  m2' = m2 + (x - mean)^2 * n / n';  std' = sqrt(m2' / n)
+ * The first amount of a key creates its baseline (n = 1, mean = x, m2 = 0, std_dev = 0).
+ * Returns the stored row (the earlier one on a repeat) and whether this call inserted it.
+ */
+export const RECORD_TRANSACTION = `
+SET XACT_ABORT ON;
+SET NOCOUNT ON;
+DECLARE @inserted BIT = 0;
+BEGIN TRANSACTION;
+
+INSERT INTO dbo.anomaly_transactions
+  (transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly, detector, batch_id, alert_status)
+SELECT @transaction_id, @user_id, @category_id, @amount, @occurred_at, @z_score, @is_anomaly, @detector, @batch_id, @alert_status
+WHERE NOT EXISTS (
+  SELECT 1 FROM dbo.anomaly_transactions WITH (UPDLOCK, HOLDLOCK) WHERE transaction_id = @transaction_id
+);
+IF @@ROWCOUNT = 1 SET @inserted = 1;
+
+IF @inserted = 1 AND @fold_into_baseline = 1
+BEGIN
+  UPDATE dbo.anomaly_stats WITH (UPDLOCK, HOLDLOCK)
+  SET sample_count = sample_count + 1,
+      mean = mean + (@amount - mean) / (sample_count + 1),
+      m2 = m2 + (@amount - mean) * (@amount - mean) * sample_count / (sample_count + 1),
+      std_dev = CASE
+        WHEN sample_count >= 1
+          THEN SQRT((m2 + (@amount - mean) * (@amount - mean) * sample_count / (sample_count + 1)) / sample_count)
+        ELSE 0
+      END,
+      updated_at = SYSUTCDATETIME()
+  WHERE user_id = @user_id AND category_id = @category_id;
+
+  IF @@ROWCOUNT = 0
+    INSERT INTO dbo.anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
+    VALUES (@user_id, @category_id, @amount, 0, 1, 0);
+END;
+
+COMMIT TRANSACTION;
+
+SELECT @inserted AS inserted, ${TRANSACTION_COLUMNS}
+FROM dbo.anomaly_transactions
+WHERE transaction_id = @transaction_id;`;
+
+export const GET_TRANSACTION = `
+SELECT ${TRANSACTION_COLUMNS}
+FROM dbo.anomaly_transactions
+WHERE transaction_id = @transaction_id;`;
+
+/**
+ * 'sent' and 'dead_lettered' are the dispatcher's verdicts: a late 'queued' from the alert activity
+ * must not hide them. Returns whether the transaction exists, so a typo'd id fails loudly.
+ */
+export const SET_ALERT_STATUS = `
+SET NOCOUNT ON;
+UPDATE dbo.anomaly_transactions
+SET alert_status = @status
+WHERE transaction_id = @transaction_id
+  AND (alert_status NOT IN (N'sent', N'dead_lettered') OR @status IN (N'sent', N'dead_lettered'));
+SELECT COUNT(*) AS found FROM dbo.anomaly_transactions WHERE transaction_id = @transaction_id;`;
+
+export const LIST_TRANSACTIONS_BY_ALERT_STATUS = `
+SELECT TOP (@limit) ${TRANSACTION_COLUMNS}
+FROM dbo.anomaly_transactions
+WHERE alert_status = @status
+ORDER BY id;`;
+
+export const GET_ALERT_DELIVERY = `
+SELECT transaction_id, status, attempts, last_error, provider_message_id, updated_at
+FROM dbo.alert_deliveries
+WHERE transaction_id = @transaction_id;`;
+
+/**
+ * One delivery attempt: attempts + 1, and the transaction's alert status follows a final verdict.
+ * Once an email went out the delivery stays 'sent': a duplicate message must not reopen it.
+ */
+export const RECORD_ALERT_DELIVERY = `
+SET XACT_ABORT ON;
+SET NOCOUNT ON;
+DECLARE @delivery TABLE (
+  transaction_id      NVARCHAR(128)  NOT NULL,
+  status              NVARCHAR(16)   NOT NULL,
+  attempts            INT            NOT NULL,
+  last_error          NVARCHAR(4000) NULL,
+  provider_message_id NVARCHAR(256)  NULL,
+  updated_at          DATETIME2(3)   NOT NULL
+);
+BEGIN TRANSACTION;
+
+MERGE dbo.alert_deliveries WITH (HOLDLOCK) AS target
+USING (SELECT @transaction_id AS transaction_id) AS source
+ON target.transaction_id = source.transaction_id
+WHEN MATCHED THEN
+  UPDATE SET
+    status = CASE WHEN target.status = N'sent' THEN N'sent' ELSE @status END,
+    attempts = target.attempts + 1,
+    last_error = COALESCE(@last_error, target.last_error),
+    provider_message_id = COALESCE(@provider_message_id, target.provider_message_id),
+    updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED THEN
+  INSERT (transaction_id, status, attempts, last_error, provider_message_id)
+  VALUES (@transaction_id, @status, 1, @last_error, @provider_message_id)
+OUTPUT inserted.transaction_id, inserted.status, inserted.attempts, inserted.last_error,
+       inserted.provider_message_id, inserted.updated_at
+INTO @delivery;
+
+UPDATE t
+SET alert_status = d.status
+FROM dbo.anomaly_transactions AS t
+JOIN @delivery AS d ON d.transaction_id = t.transaction_id
+WHERE d.status IN (N'sent', N'dead_lettered');
+
+COMMIT TRANSACTION;
+
+SELECT transaction_id, status, attempts, last_error, provider_message_id, updated_at FROM @delivery;`;
+
+/** Every statement above by name, for the grammar check. */
+export const MSSQL_STATEMENTS: Readonly<Record<string, string>> = {
+  CREATE_SCHEMA_MIGRATIONS,
+  LOCK_MIGRATIONS,
+  GET_APPLIED_MIGRATION,
+  RECORD_MIGRATION,
+  GET_BASELINE,
+  SET_BASELINE,
+  GET_THRESHOLD_OVERRIDE,
+  UPSERT_THRESHOLD_OVERRIDE,
+  DELETE_THRESHOLD_OVERRIDE,
+  RECORD_TRANSACTION,
+  GET_TRANSACTION,
+  SET_ALERT_STATUS,
+  LIST_TRANSACTIONS_BY_ALERT_STATUS,
+  GET_ALERT_DELIVERY,
+  RECORD_ALERT_DELIVERY,
+};

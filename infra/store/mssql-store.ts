@@ -1,0 +1,288 @@
+import sql from 'mssql';
+import type {
+  AlertDelivery,
+  AlertStatus,
+  AnomalyStore,
+  Baseline,
+  RecordOutcome,
+  ScoredTransaction,
+  StoredTransaction,
+} from '../../activities/ports';
+import type { Logger } from '../logger';
+import { PermanentStoreError, toStoreError } from '../sql/errors';
+import { loadMigrations, splitTsqlBatches } from './migrations';
+import * as T from './mssql-statements';
+import {
+  checkAlertStatus,
+  checkBaseline,
+  checkIds,
+  checkScoredTransaction,
+  checkThresholdScope,
+  m2FromStdDev,
+} from './validate';
+
+export interface MssqlStoreOptions {
+  logger?: Logger;
+  migrationsRoot?: string;
+  /** Connections kept by the one pool; Azure SQL serverless counts them against its worker limit. */
+  poolMax?: number;
+}
+
+interface TransactionRow {
+  transaction_id: string;
+  user_id: string | number; // BIGINT arrives as a string from tedious
+  category_id: string | number;
+  amount: number;
+  occurred_at: Date | null;
+  z_score: number | null;
+  is_anomaly: boolean | null;
+  detector: string;
+  batch_id: string | null;
+  alert_status: AlertStatus;
+  created_at: Date | null;
+}
+
+interface DeliveryRow {
+  transaction_id: string;
+  status: AlertDelivery['status'];
+  attempts: number;
+  last_error: string | null;
+  provider_message_id: string | null;
+  updated_at: Date;
+}
+
+type Input = [name: string, type: sql.ISqlType | (() => sql.ISqlType), value: unknown];
+
+/**
+ * Azure SQL / SQL Server behind one ConnectionPool. Every statement is a parameterized constant from
+ * mssql-statements.ts; every write is an idempotent upsert on its natural key, so an activity retry
+ * after a lost reply changes nothing.
+ */
+export class MssqlAnomalyStore implements AnomalyStore {
+  private readonly pool: sql.ConnectionPool;
+  private connecting: Promise<sql.ConnectionPool> | undefined;
+
+  constructor(
+    connectionString: string,
+    private readonly options: MssqlStoreOptions = {},
+  ) {
+    const config = sql.ConnectionPool.parseConnectionString(connectionString);
+    config.pool = { ...config.pool, max: options.poolMax ?? config.pool?.max ?? 10 };
+    this.pool = new sql.ConnectionPool(config);
+    this.pool.on('error', (err: unknown) => options.logger?.error({ err }, 'mssql pool error'));
+  }
+
+  private connected(): Promise<sql.ConnectionPool> {
+    if (this.pool.connected) return Promise.resolve(this.pool);
+    this.connecting ??= this.pool.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async query<R>(operation: string, statement: string, inputs: Input[]): Promise<sql.IResult<R>> {
+    try {
+      const request = (await this.connected()).request();
+      for (const [name, type, value] of inputs) request.input(name, type, value);
+      return await request.query<R>(statement);
+    } catch (err) {
+      throw toStoreError(operation, err);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    const migrations = loadMigrations('mssql', this.options.migrationsRoot);
+    try {
+      const pool = await this.connected();
+      for (const migration of migrations) {
+        const transaction = new sql.Transaction(pool);
+        await transaction.begin();
+        try {
+          await transaction.request().batch(T.LOCK_MIGRATIONS);
+          await transaction.request().batch(T.CREATE_SCHEMA_MIGRATIONS);
+          const done = await transaction
+            .request()
+            .input('version', sql.Int, migration.version)
+            .query<{ version: number; checksum: string }>(T.GET_APPLIED_MIGRATION);
+          const applied = done.recordset[0];
+          if (applied) {
+            if (applied.checksum !== migration.checksum) {
+              this.options.logger?.warn({ version: migration.version }, 'applied migration was edited since; not re-applied');
+            }
+          } else {
+            for (const batch of splitTsqlBatches(migration.sql)) await transaction.request().batch(batch);
+            await transaction
+              .request()
+              .input('version', sql.Int, migration.version)
+              .input('name', sql.NVarChar(256), migration.name)
+              .input('checksum', sql.Char(64), migration.checksum)
+              .query(T.RECORD_MIGRATION);
+            this.options.logger?.info({ version: migration.version, name: migration.name }, 'applied mssql migration');
+          }
+          await transaction.commit();
+        } catch (err) {
+          await transaction.rollback().catch(() => undefined); // XACT_ABORT may have rolled back already
+          throw err;
+        }
+      }
+    } catch (err) {
+      throw toStoreError('migrate', err);
+    }
+  }
+
+  async getBaseline(userId: number, categoryId: number): Promise<Baseline | null> {
+    checkIds('getBaseline', userId, categoryId);
+    const result = await this.query<{ mean: number; std_dev: number; sample_count: number; m2: number }>(
+      'getBaseline',
+      T.GET_BASELINE,
+      [
+        ['user_id', sql.BigInt, userId],
+        ['category_id', sql.BigInt, categoryId],
+      ],
+    );
+    const row = result.recordset[0];
+    return row ? { mean: row.mean, stdDev: row.std_dev, sampleCount: row.sample_count, m2: row.m2 } : null;
+  }
+
+  async setBaseline(userId: number, categoryId: number, stats: { mean: number; stdDev: number; sampleCount: number }): Promise<void> {
+    checkIds('setBaseline', userId, categoryId);
+    const { mean, stdDev, sampleCount } = checkBaseline(stats);
+    await this.query('setBaseline', T.SET_BASELINE, [
+      ['user_id', sql.BigInt, userId],
+      ['category_id', sql.BigInt, categoryId],
+      ['mean', sql.Float, mean],
+      ['std_dev', sql.Float, stdDev],
+      ['sample_count', sql.Int, sampleCount],
+      ['m2', sql.Float, m2FromStdDev(stdDev, sampleCount)],
+    ]);
+  }
+
+  async getThresholdOverride(userId: number, categoryId: number): Promise<number | null> {
+    checkIds('getThresholdOverride', userId, categoryId);
+    const result = await this.query<{ z_threshold: number }>('getThresholdOverride', T.GET_THRESHOLD_OVERRIDE, [
+      ['user_id', sql.BigInt, userId],
+      ['category_id', sql.BigInt, categoryId],
+    ]);
+    return result.recordset[0]?.z_threshold ?? null;
+  }
+
+  async setThresholdOverride(scope: { userId?: number; categoryId?: number }, zThreshold: number | null): Promise<void> {
+    const { userId, categoryId } = checkThresholdScope(scope, zThreshold);
+    const inputs: Input[] = [
+      ['user_id', sql.BigInt, userId ?? null],
+      ['category_id', sql.BigInt, categoryId ?? null],
+    ];
+    if (zThreshold === null) {
+      await this.query('setThresholdOverride', T.DELETE_THRESHOLD_OVERRIDE, inputs);
+    } else {
+      await this.query('setThresholdOverride', T.UPSERT_THRESHOLD_OVERRIDE, [...inputs, ['z_threshold', sql.Float, zThreshold]]);
+    }
+  }
+
+  async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome> {
+    const t = checkScoredTransaction(txn);
+    const result = await this.query<TransactionRow & { inserted: boolean }>('recordTransaction', T.RECORD_TRANSACTION, [
+      ['transaction_id', sql.NVarChar(128), t.transactionId],
+      ['user_id', sql.BigInt, t.userId],
+      ['category_id', sql.BigInt, t.categoryId],
+      ['amount', sql.Float, t.amount],
+      ['occurred_at', sql.DateTimeOffset(3), t.occurredAt === null ? null : new Date(t.occurredAt)],
+      ['z_score', sql.Float, t.zScore],
+      ['is_anomaly', sql.Bit, t.isAnomaly],
+      ['detector', sql.NVarChar(64), t.detector],
+      ['batch_id', sql.NVarChar(128), t.batchId],
+      ['alert_status', sql.NVarChar(16), t.isAnomaly ? 'pending' : 'none'],
+      ['fold_into_baseline', sql.Bit, options.foldIntoBaseline],
+    ]);
+    const row = result.recordset[0];
+    if (!row) throw new PermanentStoreError('recordTransaction', new Error('the stored transaction was not returned'));
+    return { transaction: toStoredTransaction(row), inserted: Boolean(row.inserted) };
+  }
+
+  async getTransaction(transactionId: string): Promise<StoredTransaction | null> {
+    const result = await this.query<TransactionRow>('getTransaction', T.GET_TRANSACTION, [
+      ['transaction_id', sql.NVarChar(128), transactionId],
+    ]);
+    const row = result.recordset[0];
+    return row ? toStoredTransaction(row) : null;
+  }
+
+  async setAlertStatus(transactionId: string, status: AlertStatus): Promise<void> {
+    checkAlertStatus('setAlertStatus', status);
+    const result = await this.query<{ found: number }>('setAlertStatus', T.SET_ALERT_STATUS, [
+      ['transaction_id', sql.NVarChar(128), transactionId],
+      ['status', sql.NVarChar(16), status],
+    ]);
+    if (!result.recordset[0]?.found) {
+      throw new PermanentStoreError('setAlertStatus', new Error(`no stored transaction ${transactionId}`));
+    }
+  }
+
+  async listTransactionsByAlertStatus(status: AlertStatus, limit: number): Promise<StoredTransaction[]> {
+    checkAlertStatus('listTransactionsByAlertStatus', status);
+    const result = await this.query<TransactionRow>('listTransactionsByAlertStatus', T.LIST_TRANSACTIONS_BY_ALERT_STATUS, [
+      ['status', sql.NVarChar(16), status],
+      ['limit', sql.Int, Math.max(0, Math.floor(limit))],
+    ]);
+    return result.recordset.map(toStoredTransaction);
+  }
+
+  async getAlertDelivery(transactionId: string): Promise<AlertDelivery | null> {
+    const result = await this.query<DeliveryRow>('getAlertDelivery', T.GET_ALERT_DELIVERY, [
+      ['transaction_id', sql.NVarChar(128), transactionId],
+    ]);
+    const row = result.recordset[0];
+    return row ? toDelivery(row) : null;
+  }
+
+  async recordAlertDelivery(
+    transactionId: string,
+    outcome: { status: AlertDelivery['status']; error?: string; providerMessageId?: string },
+  ): Promise<AlertDelivery> {
+    const result = await this.query<DeliveryRow>('recordAlertDelivery', T.RECORD_ALERT_DELIVERY, [
+      ['transaction_id', sql.NVarChar(128), transactionId],
+      ['status', sql.NVarChar(16), outcome.status],
+      ['last_error', sql.NVarChar(4000), outcome.error?.slice(0, 4000) ?? null],
+      ['provider_message_id', sql.NVarChar(256), outcome.providerMessageId ?? null],
+    ]);
+    const row = result.recordset[0];
+    if (!row) throw new PermanentStoreError('recordAlertDelivery', new Error('the delivery row was not returned'));
+    return toDelivery(row);
+  }
+
+  async close(): Promise<void> {
+    await this.connecting?.catch(() => undefined);
+    await this.pool.close();
+  }
+}
+
+function iso(value: Date | null): string | null {
+  return value === null ? null : value.toISOString();
+}
+
+function toStoredTransaction(row: TransactionRow): StoredTransaction {
+  return {
+    transactionId: row.transaction_id,
+    userId: Number(row.user_id),
+    categoryId: Number(row.category_id),
+    amount: row.amount,
+    occurredAt: iso(row.occurred_at),
+    zScore: row.z_score,
+    isAnomaly: Boolean(row.is_anomaly),
+    detector: row.detector,
+    batchId: row.batch_id,
+    alertStatus: row.alert_status,
+    createdAt: iso(row.created_at) ?? new Date(0).toISOString(),
+  };
+}
+
+function toDelivery(row: DeliveryRow): AlertDelivery {
+  return {
+    transactionId: row.transaction_id,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    providerMessageId: row.provider_message_id,
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,350 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  AlertDelivery,
+  AlertStatus,
+  AnomalyStore,
+  Baseline,
+  RecordOutcome,
+  ScoredTransaction,
+  StoredTransaction,
+} from '../../activities/ports';
+import type { Logger } from '../logger';
+import { PermanentStoreError, toStoreError } from '../sql/errors';
+import { loadMigrations, type Migration } from './migrations';
+import {
+  checkAlertStatus,
+  checkBaseline,
+  checkIds,
+  checkScoredTransaction,
+  checkThresholdScope,
+  FINAL_ALERT_STATUSES,
+  m2FromStdDev,
+  normalizeTimestamp,
+} from './validate';
+
+export interface SqliteStoreOptions {
+  /** How long a writer waits for another process's lock before SQLITE_BUSY (a transient error). */
+  busyTimeoutMs?: number;
+  logger?: Logger;
+  /** Where migrations live; tests point it elsewhere. */
+  migrationsRoot?: string;
+}
+
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+
+const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
+  detector, batch_id, alert_status, created_at`;
+
+/** The statements a store runs, prepared once on first use (after migrations created the tables). */
+const STATEMENTS = {
+  getBaseline: `SELECT mean, std_dev, sample_count, m2 FROM anomaly_stats WHERE user_id = ? AND category_id = ?`,
+  setBaseline: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
+    VALUES (@userId, @categoryId, @mean, @stdDev, @sampleCount, @m2)
+    ON CONFLICT (user_id, category_id) DO UPDATE SET
+      mean = excluded.mean, std_dev = excluded.std_dev, sample_count = excluded.sample_count,
+      m2 = excluded.m2, updated_at = ${NOW}`,
+  getThresholdOverride: `SELECT z_threshold FROM anomaly_thresholds
+    WHERE (user_id = @userId AND category_id = @categoryId)
+       OR (user_id = @userId AND category_id IS NULL)
+       OR (user_id IS NULL AND category_id = @categoryId)
+    ORDER BY CASE WHEN user_id IS NOT NULL AND category_id IS NOT NULL THEN 0
+                  WHEN user_id IS NOT NULL THEN 1 ELSE 2 END
+    LIMIT 1`,
+  // `IS` is SQLite's NULL-safe equality: the scope (user, NULL) matches only the user-wide row.
+  updateThreshold: `UPDATE anomaly_thresholds SET z_threshold = @zThreshold, updated_at = ${NOW}
+    WHERE user_id IS @userId AND category_id IS @categoryId`,
+  insertThreshold: `INSERT INTO anomaly_thresholds (user_id, category_id, z_threshold) VALUES (@userId, @categoryId, @zThreshold)`,
+  deleteThreshold: `DELETE FROM anomaly_thresholds WHERE user_id IS @userId AND category_id IS @categoryId`,
+  insertTransaction: `INSERT INTO anomaly_transactions
+      (transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly, detector, batch_id, alert_status)
+    VALUES (@transactionId, @userId, @categoryId, @amount, @occurredAt, @zScore, @isAnomaly, @detector, @batchId, @alertStatus)
+    ON CONFLICT (transaction_id) DO NOTHING`,
+  // Welford step computed in the statement: every SET expression reads the row as it was before.
+  //   n' = n + 1;  mean' = mean + (x - mean) / n';  m2' = m2 + (x - mean)^2 * n / n';  std' = sqrt(m2' / n)
+  foldIntoBaseline: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
+    VALUES (@userId, @categoryId, @amount, 0, 1, 0)
+    ON CONFLICT (user_id, category_id) DO UPDATE SET
+      sample_count = sample_count + 1,
+      mean = mean + (excluded.mean - mean) / (sample_count + 1),
+      m2 = m2 + (excluded.mean - mean) * (excluded.mean - mean) * sample_count / (sample_count + 1),
+      std_dev = CASE WHEN sample_count >= 1
+        THEN sqrt((m2 + (excluded.mean - mean) * (excluded.mean - mean) * sample_count / (sample_count + 1)) / sample_count)
+        ELSE 0.0 END,
+      updated_at = ${NOW}`,
+  getTransaction: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE transaction_id = ?`,
+  setAlertStatus: `UPDATE anomaly_transactions SET alert_status = @status
+    WHERE transaction_id = @transactionId
+      AND (alert_status NOT IN (${FINAL_ALERT_STATUSES.map((s) => `'${s}'`).join(', ')}) OR @status IN (${FINAL_ALERT_STATUSES.map((s) => `'${s}'`).join(', ')}))`,
+  transactionExists: `SELECT 1 FROM anomaly_transactions WHERE transaction_id = ?`,
+  listByAlertStatus: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE alert_status = ? ORDER BY id LIMIT ?`,
+  getAlertDelivery: `SELECT transaction_id, status, attempts, last_error, provider_message_id, updated_at
+    FROM alert_deliveries WHERE transaction_id = ?`,
+  // Once an email went out the delivery stays 'sent': a duplicate message must not reopen it.
+  recordAlertDelivery: `INSERT INTO alert_deliveries (transaction_id, status, attempts, last_error, provider_message_id)
+    VALUES (@transactionId, @status, 1, @error, @providerMessageId)
+    ON CONFLICT (transaction_id) DO UPDATE SET
+      status = CASE WHEN status = 'sent' THEN 'sent' ELSE excluded.status END,
+      attempts = attempts + 1,
+      last_error = COALESCE(excluded.last_error, last_error),
+      provider_message_id = COALESCE(excluded.provider_message_id, provider_message_id),
+      updated_at = ${NOW}
+    RETURNING transaction_id, status, attempts, last_error, provider_message_id, updated_at`,
+  markTransactionDelivered: `UPDATE anomaly_transactions SET alert_status = @status WHERE transaction_id = @transactionId`,
+} as const;
+
+type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };
+
+interface TransactionRow {
+  transaction_id: string;
+  user_id: number;
+  category_id: number;
+  amount: number;
+  occurred_at: string | null;
+  z_score: number | null;
+  is_anomaly: number;
+  detector: string;
+  batch_id: string | null;
+  alert_status: AlertStatus;
+  created_at: string;
+}
+
+interface DeliveryRow {
+  transaction_id: string;
+  status: AlertDelivery['status'];
+  attempts: number;
+  last_error: string | null;
+  provider_message_id: string | null;
+  updated_at: string;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode shared by every local process. Writes that read
+ * and then modify run in BEGIN IMMEDIATE transactions, which take the file's write lock up front, so
+ * two workers folding into the same baseline queue behind each other instead of losing an update.
+ */
+export class SqliteAnomalyStore implements AnomalyStore {
+  private readonly db: Database.Database;
+  private prepared: Statements | undefined;
+  private readonly recordTxn: (txn: ScoredTransaction, fold: boolean) => RecordOutcome;
+  private readonly recordDelivery: (
+    transactionId: string,
+    outcome: { status: AlertDelivery['status']; error?: string; providerMessageId?: string },
+  ) => AlertDelivery;
+  private readonly setThreshold: (userId: number | null, categoryId: number | null, z: number | null) => void;
+
+  constructor(
+    readonly filePath: string,
+    private readonly options: SqliteStoreOptions = {},
+  ) {
+    if (filePath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
+    this.db = new Database(filePath);
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+
+    this.recordTxn = this.db.transaction((txn: ScoredTransaction, fold: boolean): RecordOutcome => {
+      const s = this.statements;
+      const params = {
+        transactionId: txn.transactionId,
+        userId: txn.userId,
+        categoryId: txn.categoryId,
+        amount: txn.amount,
+        occurredAt: normalizeTimestamp(txn.occurredAt),
+        zScore: txn.zScore,
+        isAnomaly: txn.isAnomaly ? 1 : 0,
+        detector: txn.detector,
+        batchId: txn.batchId,
+        alertStatus: txn.isAnomaly ? 'pending' : 'none',
+      };
+      const inserted = s.insertTransaction.run(params).changes === 1;
+      if (inserted && fold) {
+        s.foldIntoBaseline.run({ userId: txn.userId, categoryId: txn.categoryId, amount: txn.amount });
+      }
+      const row = s.getTransaction.get(txn.transactionId) as TransactionRow;
+      return { transaction: toStoredTransaction(row), inserted };
+    }).immediate;
+
+    this.recordDelivery = this.db.transaction((transactionId: string, outcome) => {
+      const s = this.statements;
+      const row = s.recordAlertDelivery.get({
+        transactionId,
+        status: outcome.status,
+        error: outcome.error ?? null,
+        providerMessageId: outcome.providerMessageId ?? null,
+      }) as DeliveryRow;
+      if ((FINAL_ALERT_STATUSES as readonly string[]).includes(row.status)) {
+        s.markTransactionDelivered.run({ transactionId, status: row.status });
+      }
+      return toDelivery(row);
+    }).immediate;
+
+    this.setThreshold = this.db.transaction((userId: number | null, categoryId: number | null, z: number | null) => {
+      const s = this.statements;
+      const scope = { userId, categoryId };
+      if (z === null) {
+        s.deleteThreshold.run(scope);
+        return;
+      }
+      if (s.updateThreshold.run({ ...scope, zThreshold: z }).changes === 0) {
+        s.insertThreshold.run({ ...scope, zThreshold: z });
+      }
+    }).immediate;
+  }
+
+  private get statements(): Statements {
+    if (!this.prepared) {
+      const entries = Object.entries(STATEMENTS).map(([name, sql]) => [name, this.db.prepare(sql)]);
+      this.prepared = Object.fromEntries(entries) as Statements;
+    }
+    return this.prepared;
+  }
+
+  async migrate(): Promise<void> {
+    this.run('migrate', () => applySqliteMigrations(this.db, loadMigrations('sqlite', this.options.migrationsRoot), this.options.logger));
+  }
+
+  async getBaseline(userId: number, categoryId: number): Promise<Baseline | null> {
+    return this.run('getBaseline', () => {
+      checkIds('getBaseline', userId, categoryId);
+      const row = this.statements.getBaseline.get(userId, categoryId) as
+        | { mean: number; std_dev: number; sample_count: number; m2: number }
+        | undefined;
+      return row ? { mean: row.mean, stdDev: row.std_dev, sampleCount: row.sample_count, m2: row.m2 } : null;
+    });
+  }
+
+  async setBaseline(userId: number, categoryId: number, stats: { mean: number; stdDev: number; sampleCount: number }): Promise<void> {
+    this.run('setBaseline', () => {
+      checkIds('setBaseline', userId, categoryId);
+      const { mean, stdDev, sampleCount } = checkBaseline(stats);
+      this.statements.setBaseline.run({ userId, categoryId, mean, stdDev, sampleCount, m2: m2FromStdDev(stdDev, sampleCount) });
+    });
+  }
+
+  async getThresholdOverride(userId: number, categoryId: number): Promise<number | null> {
+    return this.run('getThresholdOverride', () => {
+      checkIds('getThresholdOverride', userId, categoryId);
+      const row = this.statements.getThresholdOverride.get({ userId, categoryId }) as { z_threshold: number } | undefined;
+      return row ? row.z_threshold : null;
+    });
+  }
+
+  async setThresholdOverride(scope: { userId?: number; categoryId?: number }, zThreshold: number | null): Promise<void> {
+    this.run('setThresholdOverride', () => {
+      const { userId, categoryId } = checkThresholdScope(scope, zThreshold);
+      this.setThreshold(userId ?? null, categoryId ?? null, zThreshold);
+    });
+  }
+
+  async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome> {
+    return this.run('recordTransaction', () => this.recordTxn(checkScoredTransaction(txn), options.foldIntoBaseline));
+  }
+
+  async getTransaction(transactionId: string): Promise<StoredTransaction | null> {
+    return this.run('getTransaction', () => {
+      const row = this.statements.getTransaction.get(transactionId) as TransactionRow | undefined;
+      return row ? toStoredTransaction(row) : null;
+    });
+  }
+
+  async setAlertStatus(transactionId: string, status: AlertStatus): Promise<void> {
+    this.run('setAlertStatus', () => {
+      checkAlertStatus('setAlertStatus', status);
+      const changed = this.statements.setAlertStatus.run({ transactionId, status }).changes;
+      if (changed === 0 && !this.statements.transactionExists.get(transactionId)) {
+        throw new PermanentStoreError('setAlertStatus', new Error(`no stored transaction ${transactionId}`));
+      }
+    });
+  }
+
+  async listTransactionsByAlertStatus(status: AlertStatus, limit: number): Promise<StoredTransaction[]> {
+    return this.run('listTransactionsByAlertStatus', () => {
+      checkAlertStatus('listTransactionsByAlertStatus', status);
+      const rows = this.statements.listByAlertStatus.all(status, Math.max(0, Math.floor(limit))) as TransactionRow[];
+      return rows.map(toStoredTransaction);
+    });
+  }
+
+  async getAlertDelivery(transactionId: string): Promise<AlertDelivery | null> {
+    return this.run('getAlertDelivery', () => {
+      const row = this.statements.getAlertDelivery.get(transactionId) as DeliveryRow | undefined;
+      return row ? toDelivery(row) : null;
+    });
+  }
+
+  async recordAlertDelivery(
+    transactionId: string,
+    outcome: { status: AlertDelivery['status']; error?: string; providerMessageId?: string },
+  ): Promise<AlertDelivery> {
+    return this.run('recordAlertDelivery', () => this.recordDelivery(transactionId, outcome));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs synchronously and reports any failure as a Transient- or PermanentStoreError. */
+  private run<T>(operation: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw toStoreError(operation, err);
+    }
+  }
+}
+
+/** Applies each pending migration in its own BEGIN IMMEDIATE transaction, so concurrent starters agree. */
+export function applySqliteMigrations(db: Database.Database, migrations: Migration[], logger?: Logger): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    checksum   TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT (${NOW})
+  )`);
+  const applied = db.prepare('SELECT version, checksum FROM schema_migrations WHERE version = ?');
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)');
+  for (const migration of migrations) {
+    const applyOnce = db.transaction(() => {
+      const done = applied.get(migration.version) as { checksum: string } | undefined;
+      if (done) {
+        if (done.checksum !== migration.checksum) {
+          logger?.warn({ version: migration.version, name: migration.name }, 'applied migration was edited since; not re-applied');
+        }
+        return;
+      }
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, migration.checksum);
+      logger?.info({ version: migration.version, name: migration.name }, 'applied sqlite migration');
+    });
+    applyOnce.immediate();
+  }
+}
+
+function toStoredTransaction(row: TransactionRow): StoredTransaction {
+  return {
+    transactionId: row.transaction_id,
+    userId: row.user_id,
+    categoryId: row.category_id,
+    amount: row.amount,
+    occurredAt: row.occurred_at,
+    zScore: row.z_score,
+    isAnomaly: row.is_anomaly === 1,
+    detector: row.detector,
+    batchId: row.batch_id,
+    alertStatus: row.alert_status,
+    createdAt: row.created_at,
+  };
+}
+
+function toDelivery(row: DeliveryRow): AlertDelivery {
+  return {
+    transactionId: row.transaction_id,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    providerMessageId: row.provider_message_id,
+    updatedAt: row.updated_at,
+  };
+}
