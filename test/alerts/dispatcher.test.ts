@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AlertMessage, AnomalyStore } from '../../activities/ports';
+import { type ArgusConfig, loadConfig } from '../../infra/config';
+import { createLogger } from '../../infra/logger';
+import type { CaptureServer } from '../../infra/mail/capture-server';
+import { SendGridMailer } from '../../infra/mail/sendgrid-mailer';
+import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
+import { createStore } from '../../infra/store';
+import { type AlertDispatcher, createAlertDispatcher, type DrainCounts } from '../../workers/alert-dispatcher';
+import { startAzurite, startCapture, type TestAzurite, uniqueQueueName, waitFor } from '../support/local-services';
+
+const RETRY_DELAY_SECONDS = 1;
+
+describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite delivery records', function () {
+  this.timeout(60_000);
+  let azurite: TestAzurite;
+  let capture: CaptureServer;
+  let dir: string;
+  let config: ArgusConfig;
+  let store: AnomalyStore;
+  let queue: AzureAlertQueue;
+  let dispatcher: AlertDispatcher;
+  let txnCounter = 0;
+
+  before(async () => {
+    [azurite, capture] = await Promise.all([startAzurite(), startCapture({ apiKey: 'SG.dispatcher-test' })]);
+  });
+  after(async () => {
+    await Promise.all([azurite?.dispose(), capture?.close()]);
+  });
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-dispatcher-'));
+    config = loadConfig({
+      ARGUS_HOME: dir,
+      ARGUS_SQLITE_PATH: path.join(dir, 'argus.db'),
+      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      ARGUS_ALERT_QUEUE: uniqueQueueName(),
+      ARGUS_SENDGRID_BASE_URL: capture.url,
+      SENDGRID_API_KEY: 'SG.dispatcher-test',
+    });
+    store = await createStore(config.sql, createLogger('store', 'silent'));
+    queue = AzureAlertQueue.fromConfig(config, { maxTries: 1, tryTimeoutMs: 2_000 });
+    dispatcher = createAlertDispatcher({
+      consumer: queue,
+      mailer: SendGridMailer.fromConfig(config),
+      store,
+      clock: { now: () => new Date() },
+      logger: createLogger('dispatcher', 'silent'),
+      config,
+      visibilityTimeoutSeconds: 30,
+      retryBaseDelaySeconds: RETRY_DELAY_SECONDS,
+      retryMaxDelaySeconds: RETRY_DELAY_SECONDS,
+      idlePollMs: { min: 50, max: 200 },
+      outageBackoffMs: { min: 100, max: 500 },
+    });
+    capture.clear();
+    capture.clearFaults();
+  });
+
+  afterEach(async () => {
+    await store?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Stores an anomalous transaction (the delivery record references it) and returns its alert message. */
+  async function anomalousTransaction(overrides: Partial<AlertMessage> = {}): Promise<AlertMessage> {
+    const transactionId = `txn-dispatch-${++txnCounter}-${Date.now()}`;
+    const message: AlertMessage = {
+      transaction_id: transactionId,
+      user_id: 399,
+      category_id: 2310,
+      amount: 25000,
+      z_score: 16.905581089737105,
+      detected_at: '2026-01-15T10:00:00.000Z',
+      ...overrides,
+    };
+    await store.recordTransaction(
+      {
+        transactionId,
+        userId: message.user_id,
+        categoryId: message.category_id,
+        amount: message.amount,
+        occurredAt: null,
+        zScore: message.z_score,
+        isAnomaly: true,
+        detector: 'zscore',
+        batchId: null,
+      },
+      { foldIntoBaseline: false },
+    );
+    await store.setAlertStatus(transactionId, 'queued');
+    return message;
+  }
+
+  function emailsFor(transactionId: string) {
+    return capture.captured().filter((m) => m.transactionId === transactionId);
+  }
+
+  /** Drains repeatedly (waiting out visibility delays) until `done` says so; returns the summed counts. */
+  async function drainUntil(done: (total: DrainCounts) => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<DrainCounts> {
+    const total: DrainCounts = { received: 0, sent: 0, duplicates: 0, retried: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done(total))) {
+      if (Date.now() > deadline) assert.fail(`dispatcher did not get there in ${timeoutMs} ms: ${JSON.stringify(total)}`);
+      const counts = await dispatcher.drainOnce();
+      for (const key of Object.keys(total) as (keyof DrainCounts)[]) total[key] += counts[key];
+      if (counts.received === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    return total;
+  }
+
+  it('turns one alert message into exactly one email with user, category, amount and z-score', async () => {
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+
+    const counts = await dispatcher.drainOnce();
+    assert.deepEqual(counts, { received: 1, sent: 1, duplicates: 0, retried: 0, deadLettered: 0, undecodable: 0, deferred: 0 });
+
+    const [email, ...others] = emailsFor(alert.transaction_id);
+    assert.equal(others.length, 0);
+    assert.equal(email.subject, 'Anomaly detected: user 399, category 2310');
+    assert.deepEqual(email.to, [config.email.to]);
+    assert.equal(email.from, config.email.from);
+    for (const line of ['User ID: 399', 'Category ID: 2310', 'Amount: 25,000', 'Z-score: 16.91']) {
+      assert.ok(email.text?.includes(line), `missing ${line}`);
+    }
+
+    const delivery = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(delivery?.status, 'sent');
+    assert.equal(delivery?.attempts, 1);
+    assert.equal(delivery?.providerMessageId, email.messageId);
+    assert.equal((await store.getTransaction(alert.transaction_id))?.alertStatus, 'sent');
+    assert.equal(await queue.approximateCount('alerts'), 0);
+  });
+
+  it('sends one email when the same message arrives twice, and deletes the duplicate', async () => {
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    await queue.send(alert);
+
+    const total = await drainUntil(async (t) => t.received >= 2);
+    assert.equal(total.sent, 1);
+    assert.equal(total.duplicates, 1);
+    assert.equal(emailsFor(alert.transaction_id).length, 1);
+    assert.equal((await store.getAlertDelivery(alert.transaction_id))?.attempts, 1);
+    assert.equal(await queue.approximateCount('alerts'), 0);
+
+    // A third copy arriving later (a workflow retry that re-queued it) is dropped as well.
+    await queue.send(alert);
+    const later = await dispatcher.drainOnce();
+    assert.equal(later.duplicates, 1);
+    assert.equal(emailsFor(alert.transaction_id).length, 1);
+  });
+
+  it('on 429 returns the message to the queue for the provider\'s reset time, then sends once: 2 delivery attempts', async () => {
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    capture.failNext({ status: 429, times: 1, retryAfterSeconds: 2 });
+
+    const first = await dispatcher.drainOnce();
+    assert.equal(first.retried, 1);
+    assert.equal(emailsFor(alert.transaction_id).length, 0);
+    const retrying = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(retrying?.status, 'retrying');
+    assert.match(retrying?.lastError ?? '', /429/);
+
+    // The provider asked for 2 s (more than our 1 s backoff): the message must stay hidden meanwhile.
+    await new Promise((r) => setTimeout(r, 1_200));
+    assert.equal((await dispatcher.drainOnce()).received, 0, 'released too early: the rate-limit reset was not honoured');
+
+    const started = Date.now();
+    await drainUntil(() => emailsFor(alert.transaction_id).length > 0, 10_000);
+    assert.ok(Date.now() - started < 5_000);
+    assert.equal(emailsFor(alert.transaction_id).length, 1);
+    const delivery = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(delivery?.status, 'sent');
+    assert.equal(delivery?.attempts, 2);
+    assert.deepEqual(
+      capture.attempts().map((a) => a.status),
+      [429, 202],
+    );
+  });
+
+  it('when the provider always answers 500, moves the message to the poison queue after 5 deliveries, no email', async () => {
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    capture.failNext({ status: 500, times: 1000 });
+
+    const total = await drainUntil((t) => t.deadLettered > 0, 30_000);
+    assert.equal(total.retried, 4);
+    assert.equal(total.deadLettered, 1);
+    assert.equal(total.sent, 0);
+    assert.equal(capture.attempts().length, 5, 'five sends, one per delivery');
+    assert.equal(emailsFor(alert.transaction_id).length, 0);
+
+    const [poisoned, ...more] = await queue.peekPoison();
+    assert.equal(more.length, 0);
+    assert.equal(queue.poisonQueueName, `${config.queue.alertQueue}-poison`);
+    assert.equal(poisoned.alert?.transaction_id, alert.transaction_id);
+    assert.equal(poisoned.dequeue_count, 5);
+    assert.match(poisoned.reason, /5 deliveries.*500/);
+    assert.equal(await queue.approximateCount('alerts'), 0);
+
+    const delivery = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(delivery?.status, 'dead_lettered');
+    assert.equal(delivery?.attempts, 5);
+    assert.equal((await store.getTransaction(alert.transaction_id))?.alertStatus, 'dead_lettered');
+  });
+
+  it('dead-letters at once when the provider refuses the email (400)', async () => {
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    capture.failNext({ status: 400, times: 1 });
+    const counts = await dispatcher.drainOnce();
+    assert.equal(counts.deadLettered, 1);
+    assert.equal((await store.getAlertDelivery(alert.transaction_id))?.status, 'dead_lettered');
+    assert.equal((await queue.peekPoison())[0].alert?.transaction_id, alert.transaction_id);
+  });
+
+  it('poisons an undecodable message and still delivers the good one in the same batch', async () => {
+    await queue.sendRaw('definitely not an alert');
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    const total = await drainUntil((t) => t.received >= 2);
+    assert.equal(total.undecodable, 1);
+    assert.equal(total.sent, 1);
+    assert.equal(emailsFor(alert.transaction_id).length, 1);
+    const poisoned = await queue.peekPoison();
+    assert.equal(poisoned.length, 1);
+    assert.equal(poisoned[0].original, 'definitely not an alert');
+    assert.match(poisoned[0].reason, /undecodable/);
+  });
+
+  it('run() keeps polling through a queue outage and delivers once the queue is back; abort stops it', async () => {
+    const controller = new AbortController();
+    let loopError: unknown;
+    const loop = dispatcher.run(controller.signal).catch((error: unknown) => {
+      loopError = error;
+    });
+    try {
+      const before = await anomalousTransaction();
+      await queue.send(before);
+      await waitFor(() => emailsFor(before.transaction_id).length === 1, { what: 'the first email' });
+
+      await azurite.service.stop();
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(loopError, undefined, 'the loop must survive the outage');
+      await azurite.service.start();
+
+      const after = await anomalousTransaction();
+      await queue.send(after);
+      await waitFor(() => emailsFor(after.transaction_id).length === 1, { what: 'the email after the outage', timeoutMs: 15_000 });
+    } finally {
+      controller.abort();
+      await loop;
+    }
+    assert.equal(loopError, undefined);
+  });
+});
