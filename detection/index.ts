@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import type { BaseDetector, SerializedDetector } from './detector';
+import { CopodDetector, copodParamsSchema } from './copod';
+import { EnsembleDetector, ensembleParamsSchema, type DetectorFactory } from './ensemble';
+import { MahalanobisDetector, mahalanobisParamsSchema } from './mahalanobis';
+import { DetectorInputError } from './matrix';
+
+/**
+ * The detector registry: build a detector from (kind, params) as they arrive over the wire, and
+ * rebuild a fitted one from its toJSON() form. Params are validated here (zod, unknown keys rejected),
+ * so the classes can trust what they are given.
+ */
+
+export { BaseDetector, quantile } from './detector';
+export type { DetectorInfo, DetectorOptions, SerializedDetector } from './detector';
+export { DetectorInputError, fromRows, column, toMatrix } from './matrix';
+export type { Matrix, MatrixInput } from './matrix';
+export { MahalanobisDetector } from './mahalanobis';
+export type { MahalanobisParams, MahalanobisInfo } from './mahalanobis';
+export { CopodDetector } from './copod';
+export type { CopodParams } from './copod';
+export { EnsembleDetector } from './ensemble';
+export type { EnsembleParams, EnsembleMemberSpec } from './ensemble';
+export { chiSquareSurvival, regularizedGammaQ, regularizedGammaP, logGamma } from './special-functions';
+
+interface RegistryEntry {
+  create(params: unknown): BaseDetector;
+}
+
+function entry<S extends z.ZodType>(schema: S, build: (params: z.output<S>) => BaseDetector): RegistryEntry {
+  return {
+    create(params: unknown): BaseDetector {
+      const parsed = schema.safeParse(params ?? {});
+      if (!parsed.success) throw new DetectorInputError(`invalid parameters: ${z.prettifyError(parsed.error)}`);
+      return build(parsed.data);
+    },
+  };
+}
+
+const factory: DetectorFactory = { create: createDetector, load: loadDetector };
+
+const registry: Record<string, RegistryEntry> = {
+  mahalanobis: entry(mahalanobisParamsSchema, (p) => new MahalanobisDetector(p)),
+  copod: entry(copodParamsSchema, (p) => new CopodDetector(p)),
+  ensemble: entry(ensembleParamsSchema, (p) => new EnsembleDetector(p, factory)),
+  // ── part B: iforest, cof, loci register here ──
+};
+
+export function detectorKinds(): string[] {
+  return Object.keys(registry);
+}
+
+/** A new, unfitted detector; throws DetectorInputError naming the kind or the bad parameter. */
+export function createDetector(kind: string, params: unknown = {}): BaseDetector {
+  const found = Object.hasOwn(registry, kind) ? registry[kind] : undefined;
+  if (!found) throw new DetectorInputError(`unknown detector kind "${kind}"; known: ${detectorKinds().join(', ')}`);
+  try {
+    return found.create(params);
+  } catch (error) {
+    if (error instanceof DetectorInputError) throw new DetectorInputError(`${kind}: ${error.message}`);
+    throw error;
+  }
+}
+
+const serializedSchema = z.object({
+  kind: z.string().min(1),
+  version: z.literal(1),
+  params: z.unknown(),
+  state: z.unknown(),
+  threshold: z.number().nullable(),
+  trainedRows: z.number().int().min(0),
+  dims: z.number().int().min(0),
+});
+
+/** Rebuilds a detector from toJSON() output (the object, or its JSON text). */
+export function loadDetector(json: unknown): BaseDetector {
+  let value = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (error) {
+      throw new DetectorInputError(`serialized detector is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const parsed = serializedSchema.safeParse(value);
+  if (!parsed.success) throw new DetectorInputError(`invalid serialized detector: ${z.prettifyError(parsed.error)}`);
+  const detector = createDetector(parsed.data.kind, parsed.data.params);
+  return detector.restore(parsed.data as SerializedDetector<never>);
+}

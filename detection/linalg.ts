@@ -1,0 +1,91 @@
+import type { Matrix } from './matrix';
+
+/**
+ * Small dense linear algebra on row-major Float64Array: what the covariance-based detectors need and
+ * no more. d×d matrices here are tiny next to the n×d data, so clarity wins over blocking tricks.
+ */
+
+export function columnMeans(X: Matrix): Float64Array {
+  const { rows, cols, data } = X;
+  const sums = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) sums[c] += data[base + c];
+  }
+  for (let c = 0; c < cols; c++) sums[c] /= rows;
+  return sums;
+}
+
+/**
+ * Covariance of the columns around the given means, divided by rows − ddof: ddof = 1 is numpy's
+ * np.cov default (unbiased sample covariance), ddof = 0 sklearn's EmpiricalCovariance (maximum likelihood).
+ * Two-pass (centre, then multiply) because the one-pass sum-of-products form loses digits when the
+ * means are large next to the spread.
+ */
+export function covariance(X: Matrix, means: Float64Array, ddof: 0 | 1): Float64Array {
+  const { rows, cols, data } = X;
+  const cov = new Float64Array(cols * cols);
+  const centred = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) centred[c] = data[base + c] - means[c];
+    for (let i = 0; i < cols; i++) {
+      const ci = centred[i];
+      const rowOffset = i * cols;
+      for (let j = 0; j <= i; j++) cov[rowOffset + j] += ci * centred[j];
+    }
+  }
+  const divisor = rows - ddof;
+  for (let i = 0; i < cols; i++) {
+    for (let j = 0; j <= i; j++) {
+      const v = cov[i * cols + j] / divisor;
+      cov[i * cols + j] = v;
+      cov[j * cols + i] = v;
+    }
+  }
+  return cov;
+}
+
+export function trace(square: Float64Array, size: number): number {
+  let t = 0;
+  for (let i = 0; i < size; i++) t += square[i * size + i];
+  return t;
+}
+
+export interface CholeskyResult {
+  /** Lower-triangular L with A = L Lᵀ, row-major, zeros above the diagonal. */
+  lower: Float64Array;
+  /**
+   * Smallest ratio L_ii² / A_ii over the columns: the share of a column's variance not explained by the
+   * columns before it (1 − R²). Near zero means the matrix is numerically singular.
+   */
+  minPivotRatio: number;
+}
+
+/** Cholesky–Banachiewicz factorization; null when a pivot is not positive (matrix not positive definite). */
+export function cholesky(A: Float64Array, size: number): CholeskyResult | null {
+  const L = new Float64Array(size * size);
+  let minPivotRatio = Infinity;
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = A[i * size + j];
+      for (let k = 0; k < j; k++) sum -= L[i * size + k] * L[j * size + k];
+      if (i === j) {
+        if (!(sum > 0)) return null;
+        const diagonal = A[i * size + i];
+        minPivotRatio = Math.min(minPivotRatio, diagonal > 0 ? sum / diagonal : 0);
+        L[i * size + i] = Math.sqrt(sum);
+      } else {
+        L[i * size + j] = sum / L[j * size + j];
+      }
+    }
+  }
+  return { lower: L, minPivotRatio };
+}
+
+/** A + λI as a new matrix. */
+export function addToDiagonal(A: Float64Array, size: number, lambda: number): Float64Array {
+  const out = Float64Array.from(A);
+  for (let i = 0; i < size; i++) out[i * size + i] += lambda;
+  return out;
+}

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { BaseDetector, type DetectorInfo, type DetectorOptions } from './detector';
+import { addToDiagonal, cholesky, columnMeans, covariance, trace } from './linalg';
+import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
+import { chiSquareSurvival } from './special-functions';
+
+/**
+ * Mahalanobis distance to the training mean under the training covariance.
+ *
+ * Reference: scipy.spatial.distance.mahalanobis(x, mean, inv(np.cov(X, rowvar=False))) for the
+ * default `covariance: 'sample'` (ddof = 1); sqrt(sklearn EmpiricalCovariance().fit(X).mahalanobis(x))
+ * for `covariance: 'mle'` (ddof = 0). PyOD has no Mahalanobis detector.
+ *
+ * The inverse is never formed: the covariance is Cholesky-factored (Σ = L Lᵀ) and d² = ‖L⁻¹(x − μ)‖²
+ * by forward substitution, which is both cheaper and more accurate than multiplying by Σ⁻¹.
+ *
+ * Singular or near-singular covariance (a constant column, or one column a linear combination of
+ * others): when a Cholesky pivot leaves less than `singularityTolerance` of a column's variance
+ * unexplained, a ridge λ = ridge × trace(Σ)/d is added to the diagonal (×10 until the factorization
+ * succeeds) and info() carries a warning. Distances along the degenerate direction then measure
+ * deviation in units of √λ, so a point off an exact linear relation in the training data scores very high.
+ */
+
+export const mahalanobisParamsSchema = z
+  .object({
+    contamination: z.number().gt(0).lte(0.5).optional(),
+    threshold: z.number().finite().optional(),
+    covariance: z.enum(['sample', 'mle']).default('sample'),
+    ridge: z.number().gt(0).lt(1).default(1e-6),
+    singularityTolerance: z.number().gt(0).lt(1).default(1e-10),
+  })
+  .strict();
+
+export interface MahalanobisParams extends DetectorOptions {
+  /** 'sample': divide by n − 1 (np.cov); 'mle': divide by n (sklearn EmpiricalCovariance). */
+  covariance?: 'sample' | 'mle';
+  /** Ridge factor relative to the mean variance trace(Σ)/d, applied only to a near-singular covariance. */
+  ridge?: number;
+  /** Smallest acceptable 1 − R² of a column on the columns before it before the ridge is applied. */
+  singularityTolerance?: number;
+}
+
+interface MahalanobisState {
+  mean: Float64Array;
+  /** The covariance as estimated, before any ridge. */
+  covariance: Float64Array;
+  /** Cholesky factor of the covariance actually used (with the ridge, if any). */
+  lower: Float64Array;
+  /** λ added to the diagonal; 0 when the covariance was well conditioned. */
+  ridgeAdded: number;
+  minPivotRatio: number;
+}
+
+const stateSchema = z.object({
+  mean: z.array(z.number()),
+  covariance: z.array(z.number()),
+  lower: z.array(z.number()),
+  ridgeAdded: z.number().min(0),
+  minPivotRatio: z.number(),
+});
+
+export interface MahalanobisInfo extends DetectorInfo {
+  covarianceEstimator: string;
+  ridgeAdded: number;
+  warnings: string[];
+}
+
+export class MahalanobisDetector extends BaseDetector<MahalanobisParams, MahalanobisState> {
+  readonly kind = 'mahalanobis';
+
+  constructor(params: MahalanobisParams = {}) {
+    super(params);
+  }
+
+  /** Needs more rows than columns: with n ≤ d the sample covariance is singular by construction. */
+  override fit(input: MatrixInput): this {
+    const X = toMatrix(input, 'training data');
+    if (X.rows <= X.cols) {
+      throw new DetectorInputError(`mahalanobis needs more rows than columns to fit: got ${X.rows} row(s) for ${X.cols} column(s)`);
+    }
+    return super.fit(X);
+  }
+
+  /** Mahalanobis distance of each row (not squared). */
+  protected scoreState(state: MahalanobisState, X: Matrix): Float64Array {
+    const squared = this.squaredDistancesOf(state, X);
+    for (let i = 0; i < squared.length; i++) squared[i] = Math.sqrt(squared[i]);
+    return squared;
+  }
+
+  /** Squared distances, the χ²(d) statistic under a Gaussian model. */
+  squaredDistances(input: MatrixInput): Float64Array {
+    const state = this.requireFitted();
+    return this.squaredDistancesOf(state, this.checkedInput(input));
+  }
+
+  /**
+   * P(D² ≥ d²) for D² ~ χ²(d): the chance that a point from the fitted Gaussian lies at least this far
+   * out (scipy.stats.chi2.sf(d², d)). Small = anomalous. Only meaningful when the data are near-Gaussian.
+   */
+  pValue(input: MatrixInput): Float64Array {
+    const squared = this.squaredDistances(input);
+    for (let i = 0; i < squared.length; i++) squared[i] = chiSquareSurvival(squared[i], this.dims);
+    return squared;
+  }
+
+  override info(): MahalanobisInfo {
+    const warnings: string[] = [];
+    const state = this.state;
+    if (state && state.ridgeAdded > 0) {
+      warnings.push(
+        `covariance is singular or near-singular (smallest share of a column's variance not explained by the others: ` +
+          `${state.minPivotRatio.toExponential(2)}); added ridge ${state.ridgeAdded.toExponential(3)} to its diagonal, ` +
+          `so distances along the degenerate direction are in units of √ridge`,
+      );
+    }
+    return {
+      ...super.info(),
+      covarianceEstimator: (this.params.covariance ?? 'sample') === 'sample' ? 'sample covariance (ddof=1, np.cov)' : 'maximum likelihood (ddof=0)',
+      ridgeAdded: state?.ridgeAdded ?? 0,
+      warnings,
+    };
+  }
+
+  /** The estimated mean and covariance (before any ridge), e.g. for model information. */
+  get moments(): { mean: Float64Array; covariance: Float64Array } {
+    const state = this.requireFitted();
+    return { mean: state.mean, covariance: state.covariance };
+  }
+
+  protected fitState(X: Matrix): MahalanobisState {
+    const d = X.cols;
+    const mean = columnMeans(X);
+    const cov = covariance(X, mean, (this.params.covariance ?? 'sample') === 'sample' ? 1 : 0);
+    const tolerance = this.params.singularityTolerance ?? 1e-10;
+
+    const plain = cholesky(cov, d);
+    if (plain && plain.minPivotRatio >= tolerance) {
+      return { mean, covariance: cov, lower: plain.lower, ridgeAdded: 0, minPivotRatio: plain.minPivotRatio };
+    }
+    const meanVariance = trace(cov, d) / d;
+    if (!(meanVariance > 0)) {
+      throw new DetectorInputError('mahalanobis cannot fit: every column of the training data is constant');
+    }
+    let lambda = (this.params.ridge ?? 1e-6) * meanVariance;
+    for (let attempt = 0; attempt < 12; attempt++, lambda *= 10) {
+      const regularized = cholesky(addToDiagonal(cov, d, lambda), d);
+      if (regularized) {
+        return { mean, covariance: cov, lower: regularized.lower, ridgeAdded: lambda, minPivotRatio: plain ? plain.minPivotRatio : 0 };
+      }
+    }
+    throw new DetectorInputError('mahalanobis cannot fit: the covariance stays singular even with a large ridge');
+  }
+
+  protected override serializeState(state: MahalanobisState): unknown {
+    return {
+      mean: Array.from(state.mean),
+      covariance: Array.from(state.covariance),
+      lower: Array.from(state.lower),
+      ridgeAdded: state.ridgeAdded,
+      minPivotRatio: state.minPivotRatio,
+    };
+  }
+
+  protected override deserializeState(json: unknown): MahalanobisState {
+    const parsed = stateSchema.safeParse(json);
+    if (!parsed.success) throw new DetectorInputError(`invalid mahalanobis state: ${z.prettifyError(parsed.error)}`);
+    const d = parsed.data.mean.length;
+    if (parsed.data.covariance.length !== d * d || parsed.data.lower.length !== d * d) {
+      throw new DetectorInputError(`invalid mahalanobis state: covariance and factor must be ${d}×${d}`);
+    }
+    return {
+      mean: Float64Array.from(parsed.data.mean),
+      covariance: Float64Array.from(parsed.data.covariance),
+      lower: Float64Array.from(parsed.data.lower),
+      ridgeAdded: parsed.data.ridgeAdded,
+      minPivotRatio: parsed.data.minPivotRatio,
+    };
+  }
+
+  private checkedInput(input: MatrixInput): Matrix {
+    const X = toMatrix(input);
+    if (X.cols !== this.dims) throw new DetectorInputError(`${this.kind} was fitted on ${this.dims} column(s), got ${X.cols}`);
+    return X;
+  }
+
+  /** Forward substitution L y = x − μ per row, one scratch vector for the whole batch. */
+  private squaredDistancesOf(state: MahalanobisState, X: Matrix): Float64Array {
+    const { rows, data } = X;
+    const d = state.mean.length;
+    const { mean, lower } = state;
+    const inverseDiagonal = new Float64Array(d);
+    for (let i = 0; i < d; i++) inverseDiagonal[i] = 1 / lower[i * d + i];
+    const y = new Float64Array(d);
+    const out = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const base = r * d;
+      let sum = 0;
+      for (let i = 0; i < d; i++) {
+        let s = data[base + i] - mean[i];
+        const rowOffset = i * d;
+        for (let k = 0; k < i; k++) s -= lower[rowOffset + k] * y[k];
+        const yi = s * inverseDiagonal[i];
+        y[i] = yi;
+        sum += yi * yi;
+      }
+      out[r] = sum;
+    }
+    return out;
+  }
+}
