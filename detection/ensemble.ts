@@ -57,6 +57,15 @@ export class EnsembleDetector extends BaseDetector<EnsembleParams, EnsembleState
   constructor(params: EnsembleParams, private readonly factory: DetectorFactory) {
     super(params);
     if (!params.members?.length) throw new DetectorInputError('an ensemble needs at least one member');
+    // Build each member once now so a bad kind or parameter fails at creation, not at the first fit.
+    params.members.forEach((spec, index) => {
+      try {
+        factory.create(spec.kind, spec.params ?? {});
+      } catch (error) {
+        if (error instanceof DetectorInputError) throw new DetectorInputError(`ensemble member ${index}: ${error.message}`);
+        throw error;
+      }
+    });
   }
 
   /**
