@@ -1,0 +1,238 @@
+import crypto from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { InvalidInputError, parseScoreTransactionRequest } from '../../contracts/transaction';
+import type { Logger } from '../../infra/logger';
+import type { ArgusClient } from '../argus-client';
+import { type ArgusFailure, classifyFailure, withDeadline } from '../failures';
+import {
+  type ErrorResponse,
+  errorResponseJsonSchema,
+  idempotencyKeySchema,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  scoreTransactionRequestJsonSchema,
+  scoreTransactionResponseJsonSchema,
+} from './schemas';
+
+/** The finance tracker's requests are a few dozen bytes; anything near this limit is not one of them. */
+export const MAX_BODY_BYTES = 16 * 1024;
+export const DEFAULT_SCORE_TIMEOUT_MS = 30_000;
+export const SCORE_TRANSACTION_PATH = '/api/score-transaction';
+
+export interface GatewayOptions {
+  argus: Pick<ArgusClient, 'scoreTransaction'>;
+  /** When set, API routes require it (Azure Functions style); docs and health stay open. */
+  apiKey?: string;
+  logger: Logger;
+  /** How long a request waits for the workflow's result before answering 503 (the workflow keeps going). */
+  scoreTimeoutMs?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: ErrorResponse,
+  ) {
+    super(body.message);
+  }
+}
+
+function invalidInput(issues: { field: string; message: string }[], message?: string): HttpError {
+  const summary = message ?? new InvalidInputError(issues).message;
+  return new HttpError(400, { error: 'InvalidInput', message: summary, issues });
+}
+
+/** Hashing first gives equal-length buffers, so the comparison time says nothing about the key. */
+function sameSecret(presented: string, expected: string): boolean {
+  const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
+  return crypto.timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** The key as Azure Functions callers send it: x-functions-key, a Bearer token, or ?code=. */
+function presentedKey(request: FastifyRequest): string | undefined {
+  const functionsKey = request.headers['x-functions-key'];
+  if (typeof functionsKey === 'string' && functionsKey !== '') return functionsKey;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  if (bearer) return bearer[1];
+  const code = (request.query as Record<string, unknown> | undefined)?.code;
+  if (typeof code === 'string' && code !== '') return code;
+  return undefined;
+}
+
+/** Request URLs are logged; the ?code= key must not be. */
+function withoutSecrets(url: string): string {
+  return url.replace(/([?&]code=)[^&#]*/gi, '$1[redacted]');
+}
+
+const failureStatus: Record<ArgusFailure['kind'], { status: number; error: string }> = {
+  invalid_input: { status: 400, error: 'InvalidInput' },
+  store_failed: { status: 500, error: 'PermanentStoreError' },
+  unavailable: { status: 503, error: 'ServiceUnavailable' },
+  timed_out: { status: 503, error: 'ScoringTimeout' },
+  workflow_failed: { status: 500, error: 'WorkflowFailed' },
+  unexpected: { status: 500, error: 'InternalError' },
+};
+
+function failureResponse(failure: ArgusFailure): { status: number; body: ErrorResponse } {
+  const { status, error } = failureStatus[failure.kind];
+  switch (failure.kind) {
+    case 'invalid_input':
+      return { status, body: { error, message: failure.message, issues: failure.issues } };
+    case 'unavailable':
+      return { status, body: { error, message: 'the scoring service (Temporal) is unavailable; try again shortly' } };
+    case 'timed_out':
+      return {
+        status,
+        body: {
+          error,
+          message: `${failure.message}; it may still complete: repeat the request with the same transaction_id or Idempotency-Key to get its result`,
+        },
+      };
+    case 'unexpected':
+      return { status, body: { error, message: 'internal error' } };
+    default:
+      return { status, body: { error, message: failure.message } };
+  }
+}
+
+/** Fastify's own errors (body parsing, limits) as the gateway's JSON errors. */
+function frameworkErrorResponse(error: FastifyError): { status: number; body: ErrorResponse } | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: { error: 'PayloadTooLarge', message: `the request body exceeds ${MAX_BODY_BYTES} bytes` } };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return invalidInputResponse('Content-Type', 'Content-Type must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return invalidInputResponse('', 'a JSON body is required');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return invalidInputResponse('', `the body is not valid JSON: ${error.message}`);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return invalidInputResponse('Content-Length', 'Content-Length does not match the body');
+  }
+  if (error instanceof SyntaxError) return invalidInputResponse('', `the body is not valid JSON: ${error.message}`);
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return { status: error.statusCode, body: { error: error.code ?? 'BadRequest', message: error.message } };
+  }
+  return null;
+}
+
+function invalidInputResponse(field: string, message: string): { status: number; body: ErrorResponse } {
+  return { status: 400, body: { error: 'InvalidInput', message, issues: [{ field, message }] } };
+}
+
+/** The HTTP face of Argus: the finance tracker's score-transaction endpoint, backed by the SDK. */
+export function buildGateway(options: GatewayOptions): FastifyInstance {
+  const { argus, apiKey, scoreTimeoutMs = DEFAULT_SCORE_TIMEOUT_MS } = options;
+  const logger = options.logger.child(
+    { component: 'gateway' },
+    {
+      serializers: {
+        req: (req: FastifyRequest) => ({ method: req.method, url: withoutSecrets(req.url), remoteAddress: req.ip }),
+      },
+    },
+  );
+
+  const app = Fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpError) return reply.status(error.statusCode).send(error.body);
+    const framework = frameworkErrorResponse(error);
+    const { status, body } = framework ?? failureResponse(classifyFailure(error));
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ status, error: body.error, reason: body.message }, 'request rejected');
+    return reply.status(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: 'NotFound', message: `no route for ${request.method} ${withoutSecrets(request.url).split('?')[0]}` }),
+  );
+
+  app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Argus gateway',
+        version: '1',
+        description:
+          "Scores a transaction against its (user, category) baseline. The request and response keep the finance tracker's Azure Function contract, so an existing caller only changes the URL.",
+      },
+      components: {
+        securitySchemes: {
+          functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+          bearer: { type: 'http', scheme: 'bearer' },
+          code: { type: 'apiKey', in: 'query', name: 'code' },
+        },
+      },
+    },
+  });
+  app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.register(async (api) => {
+    if (apiKey) {
+      api.addHook('onRequest', async (request) => {
+        const key = presentedKey(request);
+        if (key === undefined) {
+          throw new HttpError(401, {
+            error: 'Unauthorized',
+            message: 'an API key is required: send it as x-functions-key, Authorization: Bearer <key>, or ?code=<key>',
+          });
+        }
+        if (!sameSecret(key, apiKey)) throw new HttpError(401, { error: 'Unauthorized', message: 'the API key is not valid' });
+      });
+    }
+
+    const errorResponses = Object.fromEntries(
+      [400, ...(apiKey ? [401] : []), 413, 500, 503].map((status) => [status, errorResponseJsonSchema]),
+    );
+
+    api.post(
+      SCORE_TRANSACTION_PATH,
+      {
+        schema: {
+          operationId: 'scoreTransaction',
+          summary: 'Score one transaction',
+          description:
+            'Computes z = (amount - mean) / std_dev against the baseline of (user_id, category_id); |z| above the threshold is an anomaly and queues an alert. Without a usable baseline z_score is null. The transaction is stored either way. A repeat with the same transaction_id (or, without one, the same body and Idempotency-Key) returns the first result instead of scoring twice.',
+          headers: {
+            type: 'object',
+            properties: {
+              'idempotency-key': {
+                type: 'string',
+                maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+                description: 'Makes a retry without transaction_id safe: same key and body, same transaction.',
+              },
+            },
+          },
+          body: scoreTransactionRequestJsonSchema,
+          response: { 200: scoreTransactionResponseJsonSchema, ...errorResponses },
+          ...(apiKey ? { security: [{ functionKey: [] }, { bearer: [] }, { code: [] }] } : {}),
+        },
+        // The zod contract validates (below), so errors name fields the same way everywhere; the JSON
+        // schemas above only document it.
+        validatorCompiler: () => () => true,
+        // Send the SDK's response as it is rather than re-shaping it through the documented schema.
+        serializerCompiler: () => (data) => JSON.stringify(data),
+      },
+      async (request) => {
+        if (request.body === undefined || request.body === null) {
+          throw invalidInput([{ field: '', message: 'a JSON body is required (Content-Type: application/json)' }]);
+        }
+        const rawKey = request.headers['idempotency-key'];
+        let idempotencyKey: string | undefined;
+        if (rawKey !== undefined) {
+          const parsedKey = idempotencyKeySchema.safeParse(rawKey);
+          if (!parsedKey.success) throw invalidInput(parsedKey.error.issues.map((i) => ({ field: 'Idempotency-Key', message: i.message })));
+          idempotencyKey = parsedKey.data;
+        }
+        const body = parseScoreTransactionRequest(request.body);
+        return withDeadline(argus.scoreTransaction(body, { idempotencyKey }), scoreTimeoutMs);
+      },
+    );
+  });
+
+  return app;
+}

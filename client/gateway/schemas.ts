@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { type ScoreTransactionResponse, scoreTransactionRequestSchema } from '../../contracts/transaction';
+
+/**
+ * JSON schemas for the OpenAPI document, derived from the zod contract so the documented request can
+ * never drift from the one the gateway enforces. The target is OpenAPI 3.0's schema dialect.
+ */
+
+const OPENAPI_TARGET = { target: 'openapi-3.0' } as const;
+
+export const scoreTransactionRequestJsonSchema = z.toJSONSchema(scoreTransactionRequestSchema, { ...OPENAPI_TARGET, io: 'input' });
+
+/** The response as a schema, checked below against the SDK's TypeScript type in both directions. */
+const scoreTransactionResponseSchema = z.object({
+  user_id: z.number().int(),
+  category_id: z.number().int(),
+  amount: z.number(),
+  z_score: z.number().nullable().describe('null when there is no usable baseline yet'),
+  is_anomaly: z.boolean(),
+  transaction_id: z.string(),
+  alert: z.enum(['none', 'queued', 'failed']).describe('failed: stored, the alert will be retried'),
+  baseline: z.object({ mean: z.number(), std_dev: z.number(), sample_count: z.number().int() }).nullable(),
+  threshold: z.number().describe('|z| above this is an anomaly'),
+});
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const responseSchemaMatchesContract: Same<z.infer<typeof scoreTransactionResponseSchema>, ScoreTransactionResponse> = true;
+void responseSchemaMatchesContract;
+
+export const scoreTransactionResponseJsonSchema = z.toJSONSchema(scoreTransactionResponseSchema, OPENAPI_TARGET);
+
+export const errorResponseSchema = z.object({
+  error: z.string().describe('InvalidInput, Unauthorized, PayloadTooLarge, PermanentStoreError, ServiceUnavailable, ...'),
+  message: z.string(),
+  issues: z
+    .array(z.object({ field: z.string().describe('the request field, header or "" for the body as a whole'), message: z.string() }))
+    .optional(),
+});
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;
+
+export const errorResponseJsonSchema = z.toJSONSchema(errorResponseSchema, OPENAPI_TARGET);
+
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 200;
+
+export const idempotencyKeySchema = z
+  .string()
+  .min(1, 'Idempotency-Key must not be empty')
+  .max(IDEMPOTENCY_KEY_MAX_LENGTH, `Idempotency-Key must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`)
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces');
