@@ -1,0 +1,302 @@
+import { DetectorInputError } from '../matrix';
+import { selectInPlace } from '../univariate/robust';
+import { binarySegmentation } from './changepoint';
+import { type Decomposition, decompose, forecastNext } from './decompose';
+import { detectPeriod } from './period';
+
+/**
+ * Time-series anomaly and change-point detection, replacing Azure Anomaly Detector (retired 2026-10-01)
+ * with the same request options and response field names, so its callers can switch.
+ *
+ * Method (see README.md here for the why): a robust seasonal-trend decomposition (`decompose.ts`) gives an
+ * expected value per point and a robust residual scale σ (1.4826 · MAD); a point is anomalous when its
+ * residual exceeds k(sensitivity) · σ, with k = 3 + (99 − sensitivity) / 2 robust σ (5σ at the default 95,
+ * 3σ at 99). `maxAnomalyRatio` keeps only the most extreme points when more qualify. The period is
+ * detected from the autocorrelation (`period.ts`) when not given. Last-point detection fits the
+ * decomposition on the points before the last one and forecasts it, so the point under test never shapes
+ * its own expectation. Change points: binary segmentation on the deseasonalized, winsorized series
+ * (`changepoint.ts`).
+ *
+ * Severity is 1 − 3/|z| for flagged points (0 otherwise): 0 at the narrowest possible margin, 0.5 at 6σ,
+ * → 1 far out. It does not depend on sensitivity, so it ranks anomalies across requests.
+ *
+ * `granularity` and `customInterval` are validated and accepted for compatibility; the method works on the
+ * sequence of values, and timestamps only need to be strictly increasing (gaps are not imputed).
+ */
+
+export class TimeSeriesInputError extends DetectorInputError {
+  override name = 'TimeSeriesInputError';
+}
+
+/** Azure Anomaly Detector's minimum series length. */
+export const MIN_POINTS = 12;
+export const DEFAULT_SENSITIVITY = 95;
+export const DEFAULT_MAX_ANOMALY_RATIO = 0.25;
+export const DEFAULT_CHANGE_THRESHOLD = 0.99;
+export const DEFAULT_STABLE_TREND_WINDOW = 5;
+/** The narrowest margin (sensitivity 99), in robust σ; also the reference for severity. */
+const MIN_MARGIN_SIGMAS = 3;
+
+export const GRANULARITIES = ['yearly', 'monthly', 'weekly', 'daily', 'hourly', 'minutely', 'secondly', 'microsecond', 'none'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+export interface TimeSeries {
+  /** Epoch milliseconds or ISO-8601 strings, strictly increasing. Optional. */
+  timestamps?: ArrayLike<number> | ArrayLike<string>;
+  values: ArrayLike<number>;
+}
+
+/** Azure's request shape: `series: [{ timestamp, value }]`. */
+export function fromPoints(points: ReadonlyArray<{ timestamp?: number | string; value: number }>): TimeSeries {
+  const values = new Float64Array(points.length);
+  const withTime = points.length > 0 && points[0].timestamp !== undefined;
+  const timestamps: (number | string)[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    values[i] = typeof p.value === 'number' ? p.value : Number.NaN;
+    if (withTime) {
+      if (p.timestamp === undefined) throw new TimeSeriesInputError(`series[${i}] has no timestamp, series[0] has one`);
+      timestamps.push(p.timestamp);
+    }
+  }
+  return withTime ? { values, timestamps: timestamps as ArrayLike<number> | ArrayLike<string> } : { values };
+}
+
+export interface CommonOptions {
+  /** Seasonal period in points; detected when absent; 0 or 1 means none. */
+  period?: number;
+  granularity?: Granularity;
+  customInterval?: number;
+}
+
+export interface DetectOptions extends CommonOptions {
+  /** 0–99, higher flags more (narrower margins). Default 95. */
+  sensitivity?: number;
+  /** Most anomalies as a share of the points, in (0, 0.5]. Default 0.25. */
+  maxAnomalyRatio?: number;
+}
+
+export interface LastPointOptions extends DetectOptions {
+  /** Most recent points (before the last) the forecast is fitted on. Default max(8 periods, 96). */
+  lookback?: number;
+}
+
+export interface ChangePointOptions extends CommonOptions {
+  /** Fewest points on either side of a change. Default 5. */
+  stableTrendWindow?: number;
+  /** Least confidence to report a change point, in (0, 1). Default 0.99. */
+  threshold?: number;
+}
+
+export interface EntireDetectResult {
+  period: number;
+  expectedValues: number[];
+  upperMargins: number[];
+  lowerMargins: number[];
+  isAnomaly: boolean[];
+  isNegativeAnomaly: boolean[];
+  isPositiveAnomaly: boolean[];
+  severity: number[];
+}
+
+export interface LastDetectResult {
+  period: number;
+  /** How many points to send next time for a forecast as good as this one. */
+  suggestedWindow: number;
+  expectedValue: number;
+  upperMargin: number;
+  lowerMargin: number;
+  isAnomaly: boolean;
+  isNegativeAnomaly: boolean;
+  isPositiveAnomaly: boolean;
+  severity: number;
+}
+
+export interface ChangePointResult {
+  period: number;
+  isChangePoint: boolean[];
+  /** The confidence of each reported change point; 0 elsewhere. */
+  confidenceScores: number[];
+}
+
+/** Margin half-width in robust σ for a sensitivity: 3 at 99, 5 at 95, 52.5 at 0. */
+export function marginSigmas(sensitivity: number): number {
+  return MIN_MARGIN_SIGMAS + (99 - sensitivity) / 2;
+}
+
+export function detectEntireSeries(series: TimeSeries, options: DetectOptions = {}): EntireDetectResult {
+  const y = validateSeries(series);
+  const { sensitivity, maxAnomalyRatio } = validateDetectOptions(options);
+  const n = y.length;
+  const d = decompose(y, resolvePeriod(y, options));
+  const k = marginSigmas(sensitivity);
+  const margin = k * d.scale;
+  const { residual, trend, seasonal } = d;
+
+  // Candidates beyond the margin; if more than the ratio allows, keep those with the largest |residual|.
+  const cap = Math.max(1, Math.floor(maxAnomalyRatio * n));
+  let candidates = 0;
+  for (let i = 0; i < n; i++) if (Math.abs(residual[i]) > margin) candidates++;
+  let cutoff = margin; // flag |residual| > cutoff, plus ties at cutoff while the cap allows
+  let tiesAllowed = 0;
+  if (candidates > cap) {
+    const scratch = new Float64Array(candidates);
+    for (let i = 0, j = 0; i < n; i++) if (Math.abs(residual[i]) > margin) scratch[j++] = Math.abs(residual[i]);
+    cutoff = selectInPlace(scratch, candidates - cap);
+    let above = 0;
+    for (let j = 0; j < candidates; j++) if (scratch[j] > cutoff) above++;
+    tiesAllowed = cap - above;
+  }
+
+  const expectedValues = new Array<number>(n);
+  const margins = new Array<number>(n);
+  const isAnomaly = new Array<boolean>(n);
+  const isNegativeAnomaly = new Array<boolean>(n);
+  const isPositiveAnomaly = new Array<boolean>(n);
+  const severity = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const r = residual[i];
+    const a = Math.abs(r);
+    let flagged = a > cutoff;
+    if (!flagged && tiesAllowed > 0 && a === cutoff) {
+      flagged = true;
+      tiesAllowed--;
+    }
+    expectedValues[i] = trend[i] + seasonal[i];
+    margins[i] = margin;
+    isAnomaly[i] = flagged;
+    isPositiveAnomaly[i] = flagged && r > 0;
+    isNegativeAnomaly[i] = flagged && r < 0;
+    severity[i] = flagged ? severityOf(a / d.scale) : 0;
+  }
+  return { period: d.period, expectedValues, upperMargins: margins, lowerMargins: margins.slice(), isAnomaly, isNegativeAnomaly, isPositiveAnomaly, severity };
+}
+
+export function detectLastPoint(series: TimeSeries, options: LastPointOptions = {}): LastDetectResult {
+  const y = validateSeries(series);
+  const { sensitivity } = validateDetectOptions(options);
+  const n = y.length;
+  const past = y.subarray(0, n - 1);
+  const period = resolvePeriod(past, options, n);
+  const defaultLookback = Math.max(8 * period, 96);
+  const lookback = options.lookback ?? defaultLookback;
+  if (!Number.isInteger(lookback) || lookback < MIN_POINTS - 1) {
+    throw new TimeSeriesInputError(`lookback must be an integer >= ${MIN_POINTS - 1}, got ${lookback}`);
+  }
+  const history = past.subarray(Math.max(0, past.length - Math.max(lookback, 2 * period)));
+  const d: Decomposition = decompose(history, period);
+  const { expected, predictionScale } = forecastNext(d);
+  const k = marginSigmas(sensitivity);
+  const residual = y[n - 1] - expected;
+  const z = Math.abs(residual) / predictionScale;
+  const flagged = z > k;
+  return {
+    period: d.period,
+    suggestedWindow: defaultLookback + 1,
+    expectedValue: expected,
+    upperMargin: k * predictionScale,
+    lowerMargin: k * predictionScale,
+    isAnomaly: flagged,
+    isNegativeAnomaly: flagged && residual < 0,
+    isPositiveAnomaly: flagged && residual > 0,
+    severity: flagged ? severityOf(z) : 0,
+  };
+}
+
+export function detectChangePoints(series: TimeSeries, options: ChangePointOptions = {}): ChangePointResult {
+  const y = validateSeries(series);
+  validateCommonOptions(options);
+  const n = y.length;
+  const minSegment = options.stableTrendWindow ?? DEFAULT_STABLE_TREND_WINDOW;
+  if (!Number.isInteger(minSegment) || minSegment < 1 || 2 * minSegment > n) {
+    throw new TimeSeriesInputError(`stableTrendWindow must be an integer from 1 to ${Math.floor(n / 2)} (half the series), got ${minSegment}`);
+  }
+  const threshold = options.threshold ?? DEFAULT_CHANGE_THRESHOLD;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) {
+    throw new TimeSeriesInputError(`threshold must be a number in (0, 1), got ${threshold}`);
+  }
+  const d = decompose(y, resolvePeriod(y, options));
+  const deseasonalized = new Float64Array(n);
+  for (let i = 0; i < n; i++) deseasonalized[i] = d.cleaned[i] - d.seasonal[i];
+  const found = binarySegmentation(deseasonalized, { minSegment, threshold });
+  const isChangePoint = new Array<boolean>(n);
+  const confidenceScores = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    isChangePoint[i] = found.isChangePoint[i] === 1;
+    confidenceScores[i] = found.confidence[i];
+  }
+  return { period: d.period, isChangePoint, confidenceScores };
+}
+
+function severityOf(z: number): number {
+  return Math.max(0, 1 - MIN_MARGIN_SIGMAS / z);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation: every message names the offending index or option.
+
+function validateSeries(series: TimeSeries): Float64Array {
+  if (!series || typeof series !== 'object' || !series.values || typeof series.values.length !== 'number') {
+    throw new TimeSeriesInputError('series.values must be an array of numbers');
+  }
+  const { values } = series;
+  const n = values.length;
+  if (n < MIN_POINTS) throw new TimeSeriesInputError(`a series needs at least ${MIN_POINTS} points, got ${n}`);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TimeSeriesInputError(`values[${i}] is not a finite number (${String(v)})`);
+    y[i] = v;
+  }
+  if (series.timestamps !== undefined) validateTimestamps(series.timestamps, n);
+  return y;
+}
+
+function validateTimestamps(timestamps: ArrayLike<number> | ArrayLike<string>, n: number): void {
+  if (typeof timestamps.length !== 'number') throw new TimeSeriesInputError('timestamps must be an array');
+  if (timestamps.length !== n) throw new TimeSeriesInputError(`timestamps has ${timestamps.length} entries, values has ${n}`);
+  let previous = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const raw = timestamps[i];
+    const t = typeof raw === 'number' ? raw : typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
+    if (!Number.isFinite(t)) throw new TimeSeriesInputError(`timestamps[${i}] is not a valid time (${String(raw)})`);
+    if (t === previous) throw new TimeSeriesInputError(`timestamps[${i}] (${String(raw)}) duplicates timestamps[${i - 1}]`);
+    if (t < previous) throw new TimeSeriesInputError(`timestamps[${i}] (${String(raw)}) is earlier than timestamps[${i - 1}]: timestamps must increase`);
+    previous = t;
+  }
+}
+
+function validateCommonOptions(options: CommonOptions): void {
+  if (options.granularity !== undefined && !(GRANULARITIES as readonly string[]).includes(options.granularity)) {
+    throw new TimeSeriesInputError(`granularity must be one of ${GRANULARITIES.join(', ')}, got ${String(options.granularity)}`);
+  }
+  const ci = options.customInterval;
+  if (ci !== undefined && !(Number.isInteger(ci) && ci >= 1)) throw new TimeSeriesInputError(`customInterval must be a positive integer, got ${ci}`);
+  const p = options.period;
+  if (p !== undefined && !(Number.isInteger(p) && p >= 0)) throw new TimeSeriesInputError(`period must be a non-negative integer, got ${p}`);
+}
+
+function validateDetectOptions(options: DetectOptions): { sensitivity: number; maxAnomalyRatio: number } {
+  validateCommonOptions(options);
+  const sensitivity = options.sensitivity ?? DEFAULT_SENSITIVITY;
+  if (typeof sensitivity !== 'number' || !(sensitivity >= 0 && sensitivity <= 99)) {
+    throw new TimeSeriesInputError(`sensitivity must be a number from 0 to 99, got ${sensitivity}`);
+  }
+  const maxAnomalyRatio = options.maxAnomalyRatio ?? DEFAULT_MAX_ANOMALY_RATIO;
+  if (typeof maxAnomalyRatio !== 'number' || !(maxAnomalyRatio > 0 && maxAnomalyRatio <= 0.5)) {
+    throw new TimeSeriesInputError(`maxAnomalyRatio must be in (0, 0.5], got ${maxAnomalyRatio}`);
+  }
+  return { sensitivity, maxAnomalyRatio };
+}
+
+/** The given period (checked against the series length), or the detected one. */
+function resolvePeriod(y: Float64Array, options: CommonOptions, seriesLength = y.length): number {
+  const p = options.period;
+  if (p === undefined) return detectPeriod(y);
+  if (p <= 1) return 0;
+  // Separating a seasonal pattern from an anomaly needs the pattern seen at least twice.
+  if (2 * p > seriesLength) {
+    throw new TimeSeriesInputError(`period ${p} is too long for ${seriesLength} points: a series needs at least two full periods (${2 * p} points)`);
+  }
+  return p;
+}
