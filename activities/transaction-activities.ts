@@ -94,8 +94,9 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
 
     /** score: the detection core's z-score; below the minimum sample count it is null and not an anomaly. */
     async scoreAmount(amount: number, context: ScoringContext): Promise<ScoreOutcome> {
-      const z = context.baseline
-        ? zScore(amount, context.baseline, { minSamples: scoring.minSamples, minStdDev: scoring.minStdDev })
+      const b = context.baseline;
+      const z = b
+        ? zScore(amount, { count: b.sampleCount, mean: b.mean, stdDev: b.stdDev }, { minSamples: scoring.minSamples, minStdDev: scoring.minStdDev })
         : null;
       return { zScore: z, isAnomaly: z !== null && Math.abs(z) > context.zThreshold, detector: Z_SCORE_DETECTOR };
     },

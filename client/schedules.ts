@@ -1,10 +1,11 @@
 import { ScheduleAlreadyRunning } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import type { ArgusClient } from './argus-client';
 
 export const RETRY_FAILED_ALERTS_SCHEDULE = 'argus-retry-failed-alerts';
 
 /** Temporal Schedules Argus relies on; creating them again is a no-op. */
-export async function ensureSchedules(argus: ArgusClient, every = '5m'): Promise<string[]> {
+export async function ensureSchedules(argus: ArgusClient, every: Duration = '5m'): Promise<string[]> {
   try {
     await argus.temporal.schedule.create({
       scheduleId: RETRY_FAILED_ALERTS_SCHEDULE,

@@ -22,7 +22,7 @@ describe('scoreTransaction on the real local stack', function () {
   beforeEach(() => stack.capture.clear());
 
   async function queueDepth(): Promise<number> {
-    return stack.queue.approximateDepth();
+    return stack.queue.approximateCount('alerts');
   }
 
   const rowsOf = (transactionId: string) =>

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { AnomalyStore, Clock } from '../../activities/ports';
 import { ArgusClient } from '../../client/argus-client';
@@ -42,8 +42,17 @@ export interface ArgusTestStack {
 }
 
 let sharedBundle: Promise<WorkflowBundle> | null = null;
+let runtimeInstalled = false;
+
+/** The SDK logs every expected workflow failure at WARN; tests assert on those failures instead. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
+}
 
 export async function startArgusTestStack(options: { clock?: Clock } = {}): Promise<ArgusTestStack> {
+  installQuietRuntime();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-e2e-'));
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1' },
