@@ -37,15 +37,35 @@ def load_statements(argv: list[str]) -> list[dict[str, str]]:
     return data
 
 
+NOISE = {"whitespace", "newline", "comment", "inline_comment", "block_comment"}
+
+
+def set_list_errors(tree) -> list[str]:
+    """sqlfluff's tsql grammar accepts `SET a = 1 b = 2` and `SET a = 1,, b = 2` (commas in an
+    UPDATE/MERGE set list are optional to it); SQL Server rejects both, so check the shape here."""
+    errors = []
+    for set_list in tree.recursive_crawl("set_clause_list"):
+        parts = [seg for seg in set_list.segments if not seg.is_meta and seg.type not in NOISE]
+        if parts and parts[0].raw.upper() == "SET":
+            parts = parts[1:]
+        kinds = ["clause" if seg.type == "set_clause" else seg.raw for seg in parts]
+        expected = ["clause" if i % 2 == 0 else "," for i in range(len(kinds))]
+        if kinds != expected or not kinds or kinds[-1] != "clause":
+            line, pos = set_list.pos_marker.line_no, set_list.pos_marker.line_pos
+            errors.append(f"Line {line}, Position {pos}: SET list needs exactly one comma between "
+                          f"assignments: {' '.join(set_list.raw.split())[:120]!r}")
+    return errors
+
+
 def parse_errors(linter: Linter, sql: str) -> list[str]:
     parsed = linter.parse_string(sql)
+    if parsed.tree is None:
+        return [violation.desc() for violation in parsed.violations] or ["sqlfluff produced no parse tree"]
     errors = [violation.desc() for violation in parsed.violations]
     # Belt and braces: an unparsable segment in the tree is a failure even if no violation was raised.
-    if not errors and parsed.tree is not None:
+    if not errors:
         errors = [f"unparsable: {seg.raw[:120]!r}" for seg in parsed.tree.recursive_crawl("unparsable")]
-    if not errors and parsed.tree is None:
-        errors = ["sqlfluff produced no parse tree"]
-    return errors
+    return errors + set_list_errors(parsed.tree)
 
 
 def main(argv: list[str]) -> int:
