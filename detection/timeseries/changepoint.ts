@@ -1,3 +1,4 @@
+import { chiSquareSurvival } from '../special-functions';
 import { MAD_TO_SIGMA, medianInPlace } from '../univariate/robust';
 
 /**
@@ -84,17 +85,8 @@ function differenceNoiseScale(x: Float64Array): number {
   return (1.2533 * meanAbs) / d.length / Math.SQRT2;
 }
 
-/** P(Z > z) for a standard normal, via erfc (Numerical Recipes' erfcc, relative error < 1.2e-7). */
-export function normalUpperTail(z: number): number {
-  const x = z / Math.SQRT2;
-  const ax = Math.abs(x);
-  const t = 1 / (1 + 0.5 * ax);
-  const erfc =
-    t *
-    Math.exp(
-      -ax * ax -
-        1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return 0.5 * (x >= 0 ? erfc : 2 - erfc);
+/** P(Z > z) for a standard normal: half the χ²₁ tail beyond z², for z ≥ 0. */
+function normalUpperTail(z: number): number {
+  const halfTail = 0.5 * chiSquareSurvival(z * z, 1);
+  return z >= 0 ? halfTail : 1 - halfTail;
 }

@@ -1,3 +1,4 @@
+import { addToDiagonal, cholesky, columnMeans, covariance, trace } from '../linalg';
 import { DetectorInputError, type MatrixInput, toMatrix } from '../matrix';
 
 /**
@@ -56,17 +57,9 @@ export function normalPdf(x: number, mean: number, std: number): number {
 export function fitGaussian(input: MatrixInput): GaussianModel {
   const X = toMatrix(input, 'training data');
   const d = X.cols;
-  const mean = new Float64Array(d);
-  for (let r = 0; r < X.rows; r++) for (let c = 0; c < d; c++) mean[c] += X.data[r * d + c];
-  for (let c = 0; c < d; c++) mean[c] /= X.rows;
-  // Two passes: exact to rounding, unlike the one-pass sum of products.
-  const comoment = new Float64Array(d * d);
-  const dev = new Float64Array(d);
-  for (let r = 0; r < X.rows; r++) {
-    for (let c = 0; c < d; c++) dev[c] = X.data[r * d + c] - mean[c];
-    for (let i = 0; i < d; i++) for (let j = i; j < d; j++) comoment[i * d + j] += dev[i] * dev[j];
-  }
-  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) comoment[i * d + j] = comoment[j * d + i];
+  const mean = columnMeans(X);
+  // The co-moment is the covariance with ddof = rows: covariance() divides by rows − ddof.
+  const comoment = covariance(X, mean, 0).map((v) => v * X.rows);
   return { count: X.rows, dims: d, mean, comoment };
 }
 
@@ -163,29 +156,12 @@ function multivariateNormal(point: ArrayLike<number>, model: GaussianModel): Non
  * 1e-10 of the mean variance keeps the density finite, in place of failing the whole request.
  */
 function choleskyWithRidge(cov: Float64Array, d: number): Float64Array {
-  let meanVariance = 0;
-  for (let i = 0; i < d; i++) meanVariance += cov[i * d + i];
-  meanVariance = Math.max(meanVariance / d, 1e-300);
-  for (let ridge = 0, attempt = 0; attempt < 12; attempt++, ridge = meanVariance * 10 ** (attempt - 11)) {
-    const L = cholesky(cov, d, ridge);
-    if (L) return L;
+  const exact = cholesky(cov, d);
+  if (exact) return exact.lower;
+  const meanVariance = Math.max(trace(cov, d) / d, 1e-300);
+  for (let ridge = 1e-10 * meanVariance; ridge <= meanVariance; ridge *= 10) {
+    const factor = cholesky(addToDiagonal(cov, d, ridge), d);
+    if (factor) return factor.lower;
   }
   throw new DetectorInputError('the covariance matrix is not positive definite even with a ridge');
-}
-
-function cholesky(a: Float64Array, d: number, ridge: number): Float64Array | null {
-  const L = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * d + j] + (i === j ? ridge : 0);
-      for (let k = 0; k < j; k++) s -= L[i * d + k] * L[j * d + k];
-      if (i === j) {
-        if (!(s > 0)) return null;
-        L[i * d + i] = Math.sqrt(s);
-      } else {
-        L[i * d + j] = s / L[j * d + j];
-      }
-    }
-  }
-  return L;
 }
