@@ -42,6 +42,10 @@ UPDATE dbo.anomaly_stats
 SET m2 = std_dev * std_dev * (sample_count - 1)
 WHERE m2 = 0 AND sample_count >= 2;
 
+-- The finance tracker's pickle import may have run twice; say so instead of failing on the index.
+IF EXISTS (SELECT user_id, category_id FROM dbo.anomaly_stats GROUP BY user_id, category_id HAVING COUNT(*) > 1)
+  THROW 50002, N'anomaly_stats holds duplicate (user_id, category_id) rows: delete the stale ones, then start again to migrate', 1;
+
 IF NOT EXISTS (
   SELECT 1 FROM sys.indexes
   WHERE object_id = OBJECT_ID(N'dbo.anomaly_stats') AND name = N'ux_anomaly_stats_user_category'
