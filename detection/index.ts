@@ -22,6 +22,16 @@ export type { CopodParams } from './copod';
 export { EnsembleDetector } from './ensemble';
 export type { EnsembleParams, EnsembleMemberSpec } from './ensemble';
 export { chiSquareSurvival, regularizedGammaQ, regularizedGammaP, logGamma } from './special-functions';
+// ── part C: univariate baselines and the time-series detector ──
+export * as baseline from './univariate/welford';
+export type { Baseline } from './univariate/welford';
+export { zScore, robustZ, logZScore, logAmount, ZScoreDetector, RobustZDetector, LogZDetector } from './univariate/zscore';
+export type { BaselineLike, ZScoreOptions, UnivariateParams } from './univariate/zscore';
+export { fitGaussian, mergeGaussian, gaussianMetrics, gaussianStd, gaussianCovariance, normalPdf } from './univariate/gaussian';
+export type { GaussianModel, GaussianMetrics } from './univariate/gaussian';
+export { detectEntireSeries, detectLastPoint, detectChangePoints, fromPoints, TimeSeriesInputError, GRANULARITIES } from './timeseries/detect';
+export type { TimeSeries, DetectOptions, LastPointOptions, ChangePointOptions, EntireDetectResult, LastDetectResult, ChangePointResult, Granularity } from './timeseries/detect';
+export { detectPeriod } from './timeseries/period';
 
 interface RegistryEntry {
   create(params: unknown): BaseDetector;

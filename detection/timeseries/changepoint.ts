@@ -10,11 +10,18 @@ import { MAD_TO_SIGMA, medianInPlace } from '../univariate/robust';
  * noise σ estimated robustly from first differences (1.4826 · MAD(Δy) / √2), which a level shift barely
  * moves, unlike the segment's own std. The best split's confidence is 1 − 2m·Φ(−t) (a Bonferroni bound
  * over the m candidate positions), and a split at or above `threshold` is kept and both halves are searched
- * again. O(n log n) for a handful of change points, via prefix sums.
+ * again, provided the two means differ by at least MIN_SHIFT_SIGMAS · σ. O(n log n) for a handful of
+ * change points, via prefix sums.
  *
- * Known limits: a steady ramp is cut into steps (it is a sequence of mean changes to this test), and
- * strongly autocorrelated noise inflates t.
+ * Known limits: a steady ramp that climbs many σ is still cut into steps about σ apart (to this test it
+ * is a sequence of mean changes), and strongly autocorrelated noise inflates t.
  */
+
+/**
+ * Least shift worth reporting, in noise σ. On a long series any slow drift is statistically significant
+ * somewhere; without an effect-size floor binary segmentation would cut a gentle trend into many steps.
+ */
+const MIN_SHIFT_SIGMAS = 1;
 
 export interface ChangePointCoreOptions {
   /** Fewest points on either side of a change point. */
@@ -49,6 +56,7 @@ export function binarySegmentation(
     const total = prefix[b] - prefix[a];
     let bestT = 0;
     let bestK = -1;
+    let bestDiff = 0;
     for (let k = a + minSeg; k <= b - minSeg; k++) {
       const left = k - a;
       const right = b - k;
@@ -58,11 +66,12 @@ export function binarySegmentation(
       if (t > bestT) {
         bestT = t;
         bestK = k;
+        bestDiff = Math.abs(diff);
       }
     }
     if (bestK < 0) continue;
     const conf = 1 - Math.min(1, 2 * m * normalUpperTail(bestT / sigma));
-    if (conf < options.threshold) continue;
+    if (conf < options.threshold || bestDiff < MIN_SHIFT_SIGMAS * sigma) continue;
     isChangePoint[bestK] = 1;
     confidence[bestK] = conf;
     stack.push(a, bestK, bestK, b);
