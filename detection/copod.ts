@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BaseDetector, type DetectorOptions } from './detector';
 import { DetectorInputError, type Matrix } from './matrix';
+import { argsortFloat64 } from './sort';
 import { decodeFloat64, encodeTyped } from './typed-json';
 
 /**
@@ -16,8 +17,8 @@ import { decodeFloat64, encodeTyped } from './typed-json';
  *    i.e. against training ∪ {row}. Scores do not depend on what else is in the batch, which is what a
  *    service scoring one transaction at a time needs.
  *  - `newData: 'batch'`: PyOD's decision_function(X) exactly, against training ∪ X.
- * Both run on the sorted training columns with binary search: O(n log n · d) to fit, O(m log n · d) to
- * score (plus O(m log m · d) for 'batch'). The training rows themselves are not kept, only the sorted
+ * Fit is a radix argsort per column, O(n · d); scoring binary-searches the sorted training columns,
+ * O(m log n · d) (plus sorting the batch for 'batch'). The training rows themselves are not kept, only the sorted
  * columns and the first three central moments per column (for the skewness of the union).
  */
 
@@ -63,38 +64,51 @@ export class CopodDetector extends BaseDetector<CopodParams, CopodState> {
     super(params);
   }
 
+  /** Training scores computed alongside the sort in fitState, handed to trainingScoresOf. */
+  private scoresFromFit: Float64Array | null = null;
+
+  /**
+   * Sorts each column by a radix argsort, which gives both the sorted column kept as state and, in one
+   * linear pass over each run of tied values, every training row's ECDF counts: no search needed.
+   */
   protected fitState(X: Matrix): CopodState {
     const { rows, cols, data } = X;
     const sortedColumns = new Float64Array(rows * cols);
     const means = new Float64Array(cols);
     const centralSum2 = new Float64Array(cols);
     const centralSum3 = new Float64Array(cols);
+    const trainingScores = new Float64Array(rows);
+    const column = new Float64Array(rows);
     for (let c = 0; c < cols; c++) {
-      const column = sortedColumns.subarray(c * rows, (c + 1) * rows);
       for (let r = 0; r < rows; r++) column[r] = data[r * cols + c];
       const moments = centralMoments(column);
       means[c] = moments.mean;
       centralSum2[c] = moments.sum2;
       centralSum3[c] = moments.sum3;
-      column.sort();
+      const sign = skewnessSign(rows, moments.mean, moments.sum2, moments.sum3);
+      const order = argsortFloat64(column);
+      const sorted = sortedColumns.subarray(c * rows, (c + 1) * rows);
+      for (let k = 0; k < rows; k++) sorted[k] = column[order[k]];
+      // Rows tied on a value share its ECDFs: #{≤ x} = end of the run, #{≥ x} = rows − its start.
+      let start = 0;
+      while (start < rows) {
+        let end = start + 1;
+        while (end < rows && sorted[end] === sorted[start]) end++;
+        const score = columnScore(end / rows, (rows - start) / rows, sign);
+        for (let k = start; k < end; k++) trainingScores[order[k]] += score;
+        start = end;
+      }
     }
+    this.scoresFromFit = trainingScores;
     return { rows, cols, sortedColumns, means, centralSum2, centralSum3 };
   }
 
   /** PyOD decision_scores_: every training row against the training ECDF itself. */
-  protected override trainingScoresOf(X: Matrix): Float64Array {
-    const state = this.state as CopodState;
-    const { rows, cols, data } = X;
-    const out = new Float64Array(rows);
-    for (let c = 0; c < cols; c++) {
-      const sorted = state.sortedColumns.subarray(c * rows, (c + 1) * rows);
-      const sign = skewnessSign(rows, state.means[c], state.centralSum2[c], state.centralSum3[c]);
-      for (let r = 0; r < rows; r++) {
-        const x = data[r * cols + c];
-        out[r] += columnScore(upperBound(sorted, x) / rows, (rows - lowerBound(sorted, x)) / rows, sign);
-      }
-    }
-    return out;
+  protected override trainingScoresOf(): Float64Array {
+    const scores = this.scoresFromFit;
+    if (!scores) throw new Error('copod: training scores are only available right after fitState');
+    this.scoresFromFit = null;
+    return scores;
   }
 
   protected scoreState(state: CopodState, X: Matrix): Float64Array {
@@ -120,7 +134,8 @@ export class CopodDetector extends BaseDetector<CopodParams, CopodState> {
         const mergedSum2 = sum2 + (delta * delta * n) / total;
         const mergedSum3 = sum3 + (delta * delta * delta * n * (n - 1)) / (total * total) - (3 * delta * sum2) / total;
         const sign = skewnessSign(total, mergedMean, mergedSum2, mergedSum3);
-        out[r] += columnScore((upperBound(sorted, x) + 1) / total, (n - lowerBound(sorted, x) + 1) / total, sign);
+        const less = lowerBound(sorted, x);
+        out[r] += columnScore((upperBoundFrom(sorted, x, less) + 1) / total, (n - less + 1) / total, sign);
       }
     }
     return out;
@@ -142,8 +157,10 @@ export class CopodDetector extends BaseDetector<CopodParams, CopodState> {
       batchColumn.sort();
       for (let r = 0; r < m; r++) {
         const x = data[r * cols + c];
-        const atMost = upperBound(sorted, x) + upperBound(batchColumn, x);
-        const atLeast = n - lowerBound(sorted, x) + (m - lowerBound(batchColumn, x));
+        const lessTrain = lowerBound(sorted, x);
+        const lessBatch = lowerBound(batchColumn, x);
+        const atMost = upperBoundFrom(sorted, x, lessTrain) + upperBoundFrom(batchColumn, x, lessBatch);
+        const atLeast = n - lessTrain + (m - lessBatch);
         out[r] += columnScore(atMost / total, atLeast / total, sign);
       }
     }
@@ -234,26 +251,37 @@ function mergeMoments(
   };
 }
 
-/** Number of entries ≤ x in an ascending array. */
-function upperBound(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] <= x) lo = mid + 1;
-    else hi = mid;
+/**
+ * Number of entries < x in an ascending array. Written so that V8 emits a conditional move rather than
+ * a branch: the comparisons of a binary search are unpredictable, and this form runs about twice as fast.
+ */
+function lowerBound(sorted: Float64Array, x: number): number {
+  let base = 0;
+  let length = sorted.length;
+  if (length === 0) return 0;
+  while (length > 1) {
+    const half = length >>> 1;
+    base = sorted[base + half - 1] < x ? base + half : base;
+    length -= half;
   }
-  return lo;
+  return sorted[base] < x ? base + 1 : base;
 }
 
-/** Number of entries < x in an ascending array. */
-function lowerBound(sorted: Float64Array, x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < x) lo = mid + 1;
-    else hi = mid;
+/**
+ * Number of entries ≤ x, given lowerBound(sorted, x). Ties are rare in continuous data, so the common
+ * case costs one comparison; a run of ties falls back to a second search (never a linear scan, which a
+ * constant column would make quadratic).
+ */
+function upperBoundFrom(sorted: Float64Array, x: number, lower: number): number {
+  const n = sorted.length;
+  if (lower >= n || sorted[lower] !== x) return lower;
+  if (lower + 1 >= n || sorted[lower + 1] !== x) return lower + 1;
+  let base = lower;
+  let length = n - lower;
+  while (length > 1) {
+    const half = length >>> 1;
+    base = sorted[base + half - 1] <= x ? base + half : base;
+    length -= half;
   }
-  return lo;
+  return sorted[base] <= x ? base + 1 : base;
 }

@@ -25,14 +25,38 @@ export function columnMeans(X: Matrix): Float64Array {
 export function covariance(X: Matrix, means: Float64Array, ddof: 0 | 1): Float64Array {
   const { rows, cols, data } = X;
   const cov = new Float64Array(cols * cols);
-  const centred = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
+  // Four rows per sweep of the lower triangle: a quarter of the read-modify-writes of cov, which is
+  // what bounds this loop (the products themselves are cheap).
+  const a = new Float64Array(cols);
+  const b = new Float64Array(cols);
+  const c = new Float64Array(cols);
+  const e = new Float64Array(cols);
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
     const base = r * cols;
-    for (let c = 0; c < cols; c++) centred[c] = data[base + c] - means[c];
+    for (let k = 0; k < cols; k++) {
+      const m = means[k];
+      a[k] = data[base + k] - m;
+      b[k] = data[base + cols + k] - m;
+      c[k] = data[base + 2 * cols + k] - m;
+      e[k] = data[base + 3 * cols + k] - m;
+    }
     for (let i = 0; i < cols; i++) {
-      const ci = centred[i];
+      const ai = a[i];
+      const bi = b[i];
+      const ci = c[i];
+      const ei = e[i];
       const rowOffset = i * cols;
-      for (let j = 0; j <= i; j++) cov[rowOffset + j] += ci * centred[j];
+      for (let j = 0; j <= i; j++) cov[rowOffset + j] += ai * a[j] + bi * b[j] + ci * c[j] + ei * e[j];
+    }
+  }
+  for (; r < rows; r++) {
+    const base = r * cols;
+    for (let k = 0; k < cols; k++) a[k] = data[base + k] - means[k];
+    for (let i = 0; i < cols; i++) {
+      const ai = a[i];
+      const rowOffset = i * cols;
+      for (let j = 0; j <= i; j++) cov[rowOffset + j] += ai * a[j];
     }
   }
   const divisor = rows - ddof;

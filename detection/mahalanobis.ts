@@ -72,15 +72,6 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
     super(params);
   }
 
-  /** Needs more rows than columns: with n ≤ d the sample covariance is singular by construction. */
-  override fit(input: MatrixInput): this {
-    const X = toMatrix(input, 'training data');
-    if (X.rows <= X.cols) {
-      throw new DetectorInputError(`mahalanobis needs more rows than columns to fit: got ${X.rows} row(s) for ${X.cols} column(s)`);
-    }
-    return super.fit(X);
-  }
-
   /** Mahalanobis distance of each row (not squared). */
   protected scoreState(state: MahalanobisState, X: Matrix): Float64Array {
     const squared = this.squaredDistancesOf(state, X);
@@ -130,6 +121,10 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
 
   protected fitState(X: Matrix): MahalanobisState {
     const d = X.cols;
+    // With n ≤ d rows the sample covariance is singular by construction: too few rows, not a data defect.
+    if (X.rows <= d) {
+      throw new DetectorInputError(`mahalanobis needs more rows than columns to fit: got ${X.rows} row(s) for ${d} column(s)`);
+    }
     const mean = columnMeans(X);
     const cov = covariance(X, mean, (this.params.covariance ?? 'sample') === 'sample' ? 1 : 0);
     const tolerance = this.params.singularityTolerance ?? 1e-10;
