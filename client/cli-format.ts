@@ -1,0 +1,86 @@
+import type { ScoreTransactionResponse } from '../contracts/transaction';
+import type { BaselineRow, RetryFailedAlertsResult } from './argus-client';
+import type { ArgusFailure } from './failures';
+
+/** What the `argus` CLI prints, as pure functions of results, so the wording is unit-tested. */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_INVALID_INPUT = 2;
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(12)));
+}
+
+/** Why a transaction got no z-score; `minSamples` is the rule the CLI's config knows. */
+export function unscoredReason(result: ScoreTransactionResponse, minSamples: number): string {
+  const baseline = result.baseline;
+  if (!baseline) return 'no baseline yet for this user and category';
+  if (baseline.sample_count < minSamples) {
+    return `baseline has ${baseline.sample_count} sample${baseline.sample_count === 1 ? '' : 's'}, needs ${minSamples}`;
+  }
+  return `baseline std_dev ${formatNumber(baseline.std_dev)} is too small to score against`;
+}
+
+/**
+ * One line per transaction, e.g.
+ * `ANOMALY  user 399 · category 2310 · amount 25000  z = 8.00 (|z| > 3)  alert queued  txn idem-…`
+ */
+export function formatScoreResult(result: ScoreTransactionResponse, options: { minSamples: number }): string {
+  const subject = `user ${result.user_id} · category ${result.category_id} · amount ${formatNumber(result.amount)}`;
+  const txn = `txn ${result.transaction_id}`;
+  if (result.z_score === null) {
+    return `unscored  ${subject}  (${unscoredReason(result, options.minSamples)})  ${txn}`;
+  }
+  const z = `z = ${result.z_score.toFixed(2)}`;
+  const threshold = formatNumber(result.threshold);
+  if (result.is_anomaly) {
+    const alert =
+      result.alert === 'failed' ? 'alert failed (stored; it will be retried)' : result.alert === 'queued' ? 'alert queued' : 'no alert';
+    return `ANOMALY  ${subject}  ${z} (|z| > ${threshold})  ${alert}  ${txn}`;
+  }
+  return `normal  ${subject}  ${z} (|z| ≤ ${threshold})  ${txn}`;
+}
+
+export function formatBaselinesImported(imported: number, rows: BaselineRow[]): string {
+  if (rows.length === 1) {
+    const [row] = rows;
+    return `baseline set: user ${row.userId} · category ${row.categoryId}  mean ${formatNumber(row.mean)}  std_dev ${formatNumber(row.stdDev)}  samples ${row.sampleCount}`;
+  }
+  return `imported ${imported} baseline${imported === 1 ? '' : 's'}`;
+}
+
+export function formatRetryResult(result: RetryFailedAlertsResult): string {
+  if (result.retried === 0) return 'no failed alerts to retry';
+  return `retried ${result.retried} failed alert${result.retried === 1 ? '' : 's'}: ${result.requeued} requeued, ${result.stillFailing} still failing`;
+}
+
+/** The one line on stderr for a failure; `optionForField` turns wire fields into the options that set them. */
+export function formatFailure(
+  failure: ArgusFailure,
+  context: { temporalAddress: string; optionForField?: Record<string, string> },
+): string {
+  switch (failure.kind) {
+    case 'invalid_input':
+      return failure.issues
+        .map(({ field, message }) => {
+          const option = context.optionForField?.[field];
+          return option ? `${option}: ${message}` : field ? `${field}: ${message}` : message;
+        })
+        .join('; ');
+    case 'unavailable':
+      return `cannot reach Temporal at ${context.temporalAddress}: start Argus with \`npm start\` (or point TEMPORAL_ADDRESS at your Temporal server)`;
+    case 'timed_out':
+      return `${failure.message} (is a worker running?); it may still complete: repeat the command with the same --transaction-id or --idempotency-key to get its result`;
+    case 'store_failed':
+      return `the store failed permanently: ${failure.message}`;
+    case 'workflow_failed':
+      return `the workflow failed: ${failure.message}`;
+    case 'unexpected':
+      return failure.message;
+  }
+}
+
+export function exitCodeFor(failure: ArgusFailure): number {
+  return failure.kind === 'invalid_input' ? EXIT_INVALID_INPUT : EXIT_FAILURE;
+}
