@@ -17,8 +17,8 @@ import { decodeFloat64, encodeTyped } from './typed-json';
  *    i.e. against training ∪ {row}. Scores do not depend on what else is in the batch, which is what a
  *    service scoring one transaction at a time needs.
  *  - `newData: 'batch'`: PyOD's decision_function(X) exactly, against training ∪ X.
- * Fit is a radix argsort per column, O(n · d); scoring binary-searches the sorted training columns,
- * O(m log n · d) (plus sorting the batch for 'batch'). The training rows themselves are not kept, only the sorted
+ * Fit is a radix argsort per column, O(n · d). Pointwise scoring binary-searches the sorted training
+ * columns, O(m log n · d); batch scoring sorts the batch and merges, O((n + m) · d). The training rows themselves are not kept, only the sorted
  * columns and the first three central moments per column (for the skewness of the union).
  */
 
@@ -141,7 +141,11 @@ export class CopodDetector extends BaseDetector<CopodParams, CopodState> {
     return out;
   }
 
-  /** PyOD's decision_function(X): ECDFs and skewness over training ∪ X. */
+  /**
+   * PyOD's decision_function(X): ECDFs and skewness over training ∪ X. The batch column is radix-sorted
+   * and walked in step with the sorted training column, O(n + m) per column after the sort: this mode
+   * exists to reproduce PyOD, whose own cost is a full sort of the union on every call.
+   */
   private scoreBatch(state: CopodState, X: Matrix): Float64Array {
     const { rows: m, cols, data } = X;
     const n = state.rows;
@@ -154,14 +158,20 @@ export class CopodDetector extends BaseDetector<CopodParams, CopodState> {
       const batch = centralMoments(batchColumn);
       const merged = mergeMoments(n, state.means[c], state.centralSum2[c], state.centralSum3[c], m, batch.mean, batch.sum2, batch.sum3);
       const sign = skewnessSign(total, merged.mean, merged.sum2, merged.sum3);
-      batchColumn.sort();
-      for (let r = 0; r < m; r++) {
-        const x = data[r * cols + c];
-        const lessTrain = lowerBound(sorted, x);
-        const lessBatch = lowerBound(batchColumn, x);
-        const atMost = upperBoundFrom(sorted, x, lessTrain) + upperBoundFrom(batchColumn, x, lessBatch);
-        const atLeast = n - lessTrain + (m - lessBatch);
-        out[r] += columnScore(atMost / total, atLeast / total, sign);
+      const order = argsortFloat64(batchColumn);
+      let trainLess = 0; // training values < x
+      let trainAtMost = 0; // training values ≤ x
+      let start = 0;
+      while (start < m) {
+        const x = batchColumn[order[start]];
+        let end = start + 1;
+        while (end < m && batchColumn[order[end]] === x) end++;
+        while (trainLess < n && sorted[trainLess] < x) trainLess++;
+        if (trainAtMost < trainLess) trainAtMost = trainLess;
+        while (trainAtMost < n && sorted[trainAtMost] === x) trainAtMost++;
+        const score = columnScore((trainAtMost + end) / total, (n - trainLess + (m - start)) / total, sign);
+        for (let k = start; k < end; k++) out[order[k]] += score;
+        start = end;
       }
     }
     return out;
