@@ -192,6 +192,10 @@ function seasonalMedians(d: Float64Array, p: number, out: Float64Array): void {
   const buf = new Float64Array(2 * SEASONAL_CYCLES);
   const reach = SEASONAL_CYCLES * p;
   for (let i = 0; i < n; i++) {
+    if (SEASONAL_CYCLES === 4 && i >= reach && i + reach < n) {
+      out[i] = medianOfEight(d[i - 4 * p], d[i - 3 * p], d[i - 2 * p], d[i - p], d[i + p], d[i + 2 * p], d[i + 3 * p], d[i + 4 * p]);
+      continue;
+    }
     let start = i - reach;
     if (start < 0) start = i % p;
     const end = Math.min(n - 1, i + reach);
@@ -209,6 +213,33 @@ function seasonalMedians(d: Float64Array, p: number, out: Float64Array): void {
     if (count === 0) out[i] = d[i];
     else out[i] = count & 1 ? buf[count >> 1] : 0.5 * (buf[(count >> 1) - 1] + buf[count >> 1]);
   }
+}
+
+/**
+ * Mean of the 4th and 5th smallest of eight values: Knuth's 19-comparator sorting network for 8 inputs,
+ * less the two comparators of its last layer that touch neither output. Branch-free min/max, because the
+ * insertion sort's unpredictable branches made the seasonal step the slowest part of the decomposition.
+ */
+function medianOfEight(a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number): number {
+  let t: number;
+  t = Math.min(a0, a2); a2 = Math.max(a0, a2); a0 = t;
+  t = Math.min(a1, a3); a3 = Math.max(a1, a3); a1 = t;
+  t = Math.min(a4, a6); a6 = Math.max(a4, a6); a4 = t;
+  t = Math.min(a5, a7); a7 = Math.max(a5, a7); a5 = t;
+  t = Math.min(a0, a4); a4 = Math.max(a0, a4); a0 = t;
+  t = Math.min(a1, a5); a5 = Math.max(a1, a5); a1 = t;
+  t = Math.min(a2, a6); a6 = Math.max(a2, a6); a2 = t;
+  t = Math.min(a3, a7); a7 = Math.max(a3, a7); a3 = t;
+  t = Math.min(a0, a1); a1 = Math.max(a0, a1); a0 = t;
+  t = Math.min(a2, a3); a3 = Math.max(a2, a3); a2 = t;
+  t = Math.min(a4, a5); a5 = Math.max(a4, a5); a4 = t;
+  t = Math.min(a6, a7); a7 = Math.max(a6, a7); a6 = t;
+  t = Math.min(a2, a4); a4 = Math.max(a2, a4); a2 = t;
+  t = Math.min(a3, a5); a5 = Math.max(a3, a5); a3 = t;
+  t = Math.min(a1, a4); a4 = Math.max(a1, a4); a1 = t;
+  t = Math.min(a3, a6); a6 = Math.max(a3, a6); a3 = t;
+  t = Math.min(a3, a4); a4 = Math.max(a3, a4); a3 = t;
+  return 0.5 * (a3 + a4);
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   marginSigmas,
 } from '../../detection/timeseries/detect';
 import { detectPeriod } from '../../detection/timeseries/period';
+import { SEASONAL_CYCLES, decompose } from '../../detection/timeseries/decompose';
 import { gaussianSource, seasonalSeries } from './synthetic-series';
 
 function flaggedIndices(flags: boolean[]): number[] {
@@ -220,5 +221,26 @@ describe('time series: input validation', () => {
     const r = detectEntireSeries(fromPoints(points), { granularity: 'hourly', period: 12 });
     assert.equal(r.period, 12);
     assert.equal(r.expectedValues.length, 48);
+  });
+});
+
+describe('time series: decomposition internals', () => {
+  it('the seasonal is the leave-one-out median at the same phase, checked by sorting', () => {
+    const normal = gaussianSource(77);
+    const y = seasonalSeries({ length: 7 * 25, period: 7, seed: 77, noise: 3 });
+    for (let i = 0; i < y.length; i += 11) y[i] += 20 * normal();
+    const d = decompose(y, 7);
+    for (let i = 0; i < y.length; i++) {
+      const others: number[] = [];
+      for (let c = -SEASONAL_CYCLES; c <= SEASONAL_CYCLES; c++) {
+        const j = i + c * 7;
+        if (c !== 0 && j >= 0 && j < y.length) others.push(d.cleaned[j] - d.trend[j]);
+      }
+      others.sort((a, b) => a - b);
+      const m = others.length >> 1;
+      const expected = others.length % 2 ? others[m] : (others[m - 1] + others[m]) / 2;
+      assert.ok(Math.abs(d.seasonal[i] - expected) < 1e-9, `index ${i}: ${d.seasonal[i]} vs ${expected}`);
+      assert.ok(Math.abs(d.residual[i] - (y[i] - d.trend[i] - d.seasonal[i])) < 1e-9);
+    }
   });
 });
