@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, type ConnectionLike, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import {
   type ScoreTransactionRequest,
   type ScoreTransactionResponse,
@@ -41,13 +42,21 @@ export class ArgusClient {
     readonly temporal: Client,
     readonly taskQueue: string,
     private readonly ownedConnection: Connection | null,
+    /** With a worker's NativeConnection in the same process, the server hands the first workflow task straight back. */
+    private readonly eagerStart: boolean,
   ) {}
 
-  static async connect(options: { config?: ArgusConfig; connection?: Connection; taskQueue?: string } = {}): Promise<ArgusClient> {
+  /**
+   * Connects to Temporal. Pass the worker's `NativeConnection` when the client runs in the worker's
+   * process (the local stack's gateway does): workflows then start eagerly on that worker, saving
+   * the matching round trip.
+   */
+  static async connect(options: { config?: ArgusConfig; connection?: ConnectionLike; taskQueue?: string } = {}): Promise<ArgusClient> {
     const config = options.config ?? loadConfig();
     const connection = options.connection ?? (await Connection.connect(temporalConnectionOptions(config.temporal)));
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
-    return new ArgusClient(temporal, options.taskQueue ?? config.temporal.taskQueue, options.connection ? null : connection);
+    const owned = options.connection ? null : (connection as Connection);
+    return new ArgusClient(temporal, options.taskQueue ?? config.temporal.taskQueue, owned, connection instanceof NativeConnection);
   }
 
   /** Scores one transaction; throws InvalidInputError (naming the field) before anything starts. */
@@ -63,6 +72,7 @@ export class ArgusClient {
         // A completed run is final; a failed one may be submitted again.
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         workflowIdConflictPolicy: 'USE_EXISTING',
+        requestEagerStart: this.eagerStart,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {

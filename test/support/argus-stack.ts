@@ -51,7 +51,13 @@ function installQuietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
 }
 
-export async function startArgusTestStack(options: { clock?: Clock } = {}): Promise<ArgusTestStack> {
+export interface TestStackOptions {
+  clock?: Clock;
+  /** Share the worker's NativeConnection with the client, as the local stack's gateway does (eager start). */
+  inProcessClient?: boolean;
+}
+
+export async function startArgusTestStack(options: TestStackOptions = {}): Promise<ArgusTestStack> {
   installQuietRuntime();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-e2e-'));
   const env = await TestWorkflowEnvironment.createLocal({
@@ -88,7 +94,7 @@ export async function startArgusTestStack(options: { clock?: Clock } = {}): Prom
     workflowBundle: await sharedBundle,
   });
   const running = worker.run();
-  const client = await ArgusClient.connect({ config, connection: env.connection, taskQueue });
+  const client = await ArgusClient.connect({ config, connection: options.inProcessClient ? env.nativeConnection : env.connection, taskQueue });
   const mailer = new SendGridMailer({ apiKey: 'SG.test-key', baseUrl: capture.url });
   const dispatcher = createAlertDispatcher({
     consumer: queue,
