@@ -1,4 +1,4 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { systemClock } from '../activities/ports';
 import { type ArgusConfig, loadConfig } from '../infra/config';
@@ -11,13 +11,26 @@ import { createArgusWorker } from './create-worker';
 
 export interface RunningWorker {
   worker: Worker;
+  /** Share with an in-process client so workflows start eagerly on this worker. */
+  connection: NativeConnection;
   /** Settles when the worker has stopped. */
   done: Promise<void>;
   stop(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
+/** The SDK's own logs (webpack's bundle report, state changes) at WARN unless TEMPORAL_LOG_LEVEL says otherwise. */
+export function installRuntimeLogger(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
 /** Starts the Temporal worker with real adapters chosen by the config (SQLite or Azure SQL, Azurite or Azure). */
 export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
+  installRuntimeLogger();
   const store = await createStore(config.sql);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await createArgusWorker({
@@ -38,6 +51,7 @@ export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
   });
   return {
     worker,
+    connection,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     const dispatcher = await startDispatcher(config);
     stops.push(['dispatcher', () => dispatcher.stop()]);
 
-    const argus = await ArgusClient.connect({ config });
+    const argus = await ArgusClient.connect({ config, connection: worker.connection });
     stops.push(['client', () => argus.close()]);
     const schedules = await ensureSchedules(argus);
     lines.push(['Schedules', schedules.join(', ')]);
