@@ -19,7 +19,7 @@ import { decodeFloat64, encodeTyped } from './typed-json';
  * distance matrix, and 10⁵ rows fit comfortably.
  */
 
-const paramsSchema = z
+export const cofParamsSchema = z
   .object({
     nNeighbors: z.number().int().min(1).default(20),
     contamination: z.number().optional(),
@@ -27,8 +27,8 @@ const paramsSchema = z
   })
   .strict();
 
-export type CofOptions = z.input<typeof paramsSchema> & DetectorOptions;
-export type CofParams = z.output<typeof paramsSchema>;
+export type CofOptions = z.input<typeof cofParamsSchema> & DetectorOptions;
+export type CofParams = z.output<typeof cofParamsSchema>;
 
 interface CofState {
   /** Neighbours used: nNeighbors, capped at training rows − 1 as PyOD does. */
@@ -55,7 +55,7 @@ export class ConnectivityOutlierFactor extends BaseDetector<CofParams, CofState>
   readonly kind = 'cof';
 
   constructor(options: CofOptions = {}) {
-    const parsed = paramsSchema.safeParse(options);
+    const parsed = cofParamsSchema.safeParse(options);
     if (!parsed.success) throw new DetectorInputError(`cof options: ${z.prettifyError(parsed.error)}`);
     super(parsed.data);
   }

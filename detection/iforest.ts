@@ -19,7 +19,7 @@ import { decodeFloat64, decodeInt32, encodeTyped } from './typed-json';
  * give the same forest bit for bit.
  */
 
-const paramsSchema = z
+export const isolationForestParamsSchema = z
   .object({
     nEstimators: z.number().int().min(1).max(10_000).default(100),
     maxSamples: z.number().int().min(2).default(256),
@@ -29,8 +29,8 @@ const paramsSchema = z
   })
   .strict();
 
-export type IsolationForestOptions = z.input<typeof paramsSchema> & DetectorOptions;
-export type IsolationForestParams = z.output<typeof paramsSchema>;
+export type IsolationForestOptions = z.input<typeof isolationForestParamsSchema> & DetectorOptions;
+export type IsolationForestParams = z.output<typeof isolationForestParamsSchema>;
 
 interface ForestState {
   /** Subsample size actually used, ψ; c(ψ) normalises the path length. */
@@ -71,7 +71,7 @@ export class IsolationForest extends BaseDetector<IsolationForestParams, ForestS
   readonly kind = 'iforest';
 
   constructor(options: IsolationForestOptions = {}) {
-    const parsed = paramsSchema.safeParse(options);
+    const parsed = isolationForestParamsSchema.safeParse(options);
     if (!parsed.success) throw new DetectorInputError(`iforest options: ${z.prettifyError(parsed.error)}`);
     super(parsed.data);
   }

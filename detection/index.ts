@@ -3,6 +3,9 @@ import type { BaseDetector, SerializedDetector } from './detector';
 import { CopodDetector, copodParamsSchema } from './copod';
 import { EnsembleDetector, ensembleParamsSchema, type DetectorFactory } from './ensemble';
 import { MahalanobisDetector, mahalanobisParamsSchema } from './mahalanobis';
+import { IsolationForest, isolationForestParamsSchema } from './iforest';
+import { ConnectivityOutlierFactor, cofParamsSchema } from './cof';
+import { LocalCorrelationIntegral, lociParamsSchema } from './loci';
 import { DetectorInputError } from './matrix';
 
 /**
@@ -22,6 +25,14 @@ export type { CopodParams } from './copod';
 export { EnsembleDetector } from './ensemble';
 export type { EnsembleParams, EnsembleMemberSpec } from './ensemble';
 export { chiSquareSurvival, regularizedGammaQ, regularizedGammaP, logGamma } from './special-functions';
+export { IsolationForest, averagePathLength } from './iforest';
+export type { IsolationForestOptions, IsolationForestParams } from './iforest';
+export { ConnectivityOutlierFactor } from './cof';
+export type { CofOptions, CofParams } from './cof';
+export { LocalCorrelationIntegral } from './loci';
+export type { LociOptions, LociParams } from './loci';
+export { rocAuc, spearman, pearson, averageRanks } from './metrics';
+export { Random, DEFAULT_SEED } from './random';
 // ── part C: univariate baselines and the time-series detector ──
 export * as baseline from './univariate/welford';
 export type { Baseline } from './univariate/welford';
@@ -53,7 +64,9 @@ const registry: Record<string, RegistryEntry> = {
   mahalanobis: entry(mahalanobisParamsSchema, (p) => new MahalanobisDetector(p)),
   copod: entry(copodParamsSchema, (p) => new CopodDetector(p)),
   ensemble: entry(ensembleParamsSchema, (p) => new EnsembleDetector(p, factory)),
-  // ── part B: iforest, cof, loci register here ──
+  iforest: entry(isolationForestParamsSchema, (p) => new IsolationForest(p)),
+  cof: entry(cofParamsSchema, (p) => new ConnectivityOutlierFactor(p)),
+  loci: entry(lociParamsSchema, (p) => new LocalCorrelationIntegral(p)),
 };
 
 export function detectorKinds(): string[] {

@@ -32,7 +32,7 @@ import { decodeFloat64, encodeTyped } from './typed-json';
  * rows, so scoring large batches is slow: prefer IForest or COF for those.
  */
 
-const paramsSchema = z
+export const lociParamsSchema = z
   .object({
     alpha: z.number().gt(0).lte(1).default(0.5),
     k: z.number().gt(0).default(3),
@@ -46,8 +46,8 @@ const paramsSchema = z
   })
   .strict();
 
-export type LociOptions = z.input<typeof paramsSchema> & DetectorOptions;
-export type LociParams = z.output<typeof paramsSchema>;
+export type LociOptions = z.input<typeof lociParamsSchema> & DetectorOptions;
+export type LociParams = z.output<typeof lociParamsSchema>;
 
 /** n̂ must reach this many neighbours before a radius counts (PyOD's fixed n_min). */
 const MIN_NEIGHBOURHOOD = 20;
@@ -71,7 +71,7 @@ export class LocalCorrelationIntegral extends BaseDetector<LociParams, LociState
   private fitSampleMembership: Uint8Array | null = null;
 
   constructor(options: LociOptions = {}) {
-    const parsed = paramsSchema.safeParse(options);
+    const parsed = lociParamsSchema.safeParse(options);
     if (!parsed.success) throw new DetectorInputError(`loci options: ${z.prettifyError(parsed.error)}`);
     super(parsed.data);
   }
