@@ -92,8 +92,8 @@ export class ConnectivityOutlierFactor extends BaseDetector<CofParams, CofState>
   protected override deserializeState(json: unknown): CofState {
     const parsed = serializedStateSchema.safeParse(json);
     if (!parsed.success) throw new DetectorInputError(`cof state: ${z.prettifyError(parsed.error)}`);
-    const train = decodeFloat64(parsed.data.train, 'cof train');
-    const chaining = decodeFloat64(parsed.data.chaining, 'cof chaining');
+    const train = decodeFloat64(parsed.data.train, 'cof state.train');
+    const chaining = decodeFloat64(parsed.data.chaining, 'cof state.chaining');
     const { k, cols } = parsed.data;
     if (train.length % cols !== 0 || train.length / cols !== chaining.length || k >= chaining.length + 1) {
       throw new DetectorInputError('cof state: training rows, chaining distances and k disagree');

@@ -232,11 +232,11 @@ export class IsolationForest extends BaseDetector<IsolationForestParams, ForestS
     const s = parsed.data;
     const state = {
       samplesPerTree: s.samplesPerTree,
-      roots: decodeInt32(s.roots, 'iforest roots'),
-      feature: decodeInt32(s.feature, 'iforest feature'),
-      threshold: decodeFloat64(s.threshold, 'iforest threshold'),
-      left: decodeInt32(s.left, 'iforest left'),
-      size: decodeInt32(s.size, 'iforest size'),
+      roots: decodeInt32(s.roots, 'iforest state.roots'),
+      feature: decodeInt32(s.feature, 'iforest state.feature'),
+      threshold: decodeFloat64(s.threshold, 'iforest state.threshold'),
+      left: decodeInt32(s.left, 'iforest state.left'),
+      size: decodeInt32(s.size, 'iforest state.size'),
     };
     const nodes = state.feature.length;
     if (state.threshold.length !== nodes || state.left.length !== nodes || state.size.length !== nodes) {

@@ -119,7 +119,7 @@ export class LocalCorrelationIntegral extends BaseDetector<LociParams, LociState
   protected override deserializeState(json: unknown): LociState {
     const parsed = serializedStateSchema.safeParse(json);
     if (!parsed.success) throw new DetectorInputError(`loci state: ${z.prettifyError(parsed.error)}`);
-    const reference = decodeFloat64(parsed.data.reference, 'loci reference');
+    const reference = decodeFloat64(parsed.data.reference, 'loci state.reference');
     if (reference.length % parsed.data.cols !== 0) throw new DetectorInputError('loci state: reference length is not a multiple of cols');
     return { cols: parsed.data.cols, reference, sortedDistances: null, maxDistance: 0 };
   }
