@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { azuriteConnectionString } from './config';
+import { canConnect, freePort } from './net';
 
 /**
  * Azurite's queue service as a child process. Tests stop and start it on the same port and data
@@ -22,36 +22,6 @@ export interface AzuriteOptions {
 
 export class AzuriteStartError extends Error {
   override name = 'AzuriteStartError';
-}
-
-export async function findFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not read the port the OS assigned'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,7 +63,22 @@ export class AzuriteQueueService {
 
   async start(): Promise<void> {
     if (this.child) return;
-    if (this.port === 0) this.port = await findFreePort(this.host);
+    if (this.port !== 0) return this.startOnce();
+    // A port found free can be taken by someone else before Azurite binds it: try a fresh one once more.
+    for (let attempt = 1; ; attempt++) {
+      this.port = await freePort();
+      try {
+        return await this.startOnce();
+      } catch (error) {
+        if (attempt >= 2 || !(error instanceof AzuriteStartError)) {
+          this.port = 0;
+          throw error;
+        }
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     if (await canConnect(this.host, this.port)) {
       throw new AzuriteStartError(`port ${this.host}:${this.port} is already in use; is another Azurite running?`);
     }
