@@ -116,3 +116,81 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+// ── models (the FastAPI services' lifecycle) ──
+
+/** A stored model. `state` and `trainingData` are loaded only when asked for: they can be large. */
+export interface ModelRecord {
+  tenant: string;
+  runId: string;
+  kind: string;
+  params: unknown;
+  /** The fitted state as JSON (a detector's toJSON(), or the stats model's sufficient statistics); undefined when not loaded. */
+  state?: unknown;
+  threshold: number | null;
+  trainedRows: number;
+  dims: number;
+  trainedAt: string;
+  createdAt: string;
+  /** 1 on the first fit, + 1 on every later fit or update: the compare-and-swap guard of saveModel. */
+  version: number;
+  /** Whether raw training rows are kept (detector kinds under the cap, so update can refit). */
+  hasTrainingData: boolean;
+  /** The kept rows; undefined when not loaded, null when none are kept. */
+  trainingData?: number[][] | null;
+  /** Ids of the latest writes, so a retried fit or update is recognised and not applied twice. */
+  recentOperations: string[];
+}
+
+export interface ModelWrite {
+  tenant: string;
+  runId: string;
+  kind: string;
+  params: unknown;
+  state: unknown;
+  threshold: number | null;
+  trainedRows: number;
+  dims: number;
+  trainingData: number[][] | null;
+  recentOperations: string[];
+}
+
+export interface NewModelResult {
+  /** `<detectionId>:<row>`: a retried detection writes the same ids, so nothing is duplicated. */
+  id: string;
+  detectionId: string;
+  row: number;
+  input: number[];
+  scores: unknown;
+  isAnomaly: boolean;
+}
+
+export interface StoredModelResult extends NewModelResult {
+  /** Insertion order; pages are keyed on it. */
+  seq: number;
+  modelVersion: number;
+  createdAt: string;
+}
+
+export interface ModelStore {
+  migrate(): Promise<void>;
+  /**
+   * Writes the model if its stored version still is `expectedVersion` (null: only if no model exists),
+   * setting version to expectedVersion + 1 (or 1). Returns false, writing nothing, when another write
+   * got there first; the caller re-reads and decides again.
+   */
+  saveModel(model: ModelWrite, expectedVersion: number | null): Promise<boolean>;
+  getModel(tenant: string, runId: string, load?: { state?: boolean; trainingData?: boolean }): Promise<ModelRecord | null>;
+  /** The tenant's models without state or training rows, ordered by run id. */
+  listModels(tenant: string, limit: number): Promise<ModelRecord[]>;
+  /**
+   * Stores detection results of the model, skipping ids already stored. Returns how many were new,
+   * or null when the model does not exist (it was deleted meanwhile): nothing is written then.
+   */
+  recordResults(tenant: string, runId: string, modelVersion: number, results: NewModelResult[]): Promise<number | null>;
+  /** Results in insertion order after `after` (a seq; 0 for the first page), at most `limit`. */
+  listResults(tenant: string, runId: string, page: { after: number; limit: number }): Promise<StoredModelResult[]>;
+  /** Deletes the model and its results in one transaction. */
+  deleteModel(tenant: string, runId: string): Promise<{ deleted: boolean; resultsDeleted: number }>;
+  close(): Promise<void>;
+}

@@ -224,3 +224,6 @@ export const MSSQL_STATEMENTS: Readonly<Record<string, string>> = {
   GET_ALERT_DELIVERY,
   RECORD_ALERT_DELIVERY,
 };
+
+// The model store's statements, exported from here too so the grammar check parses them.
+export * from './mssql-model-statements';

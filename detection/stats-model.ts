@@ -1,0 +1,116 @@
+import { type GaussianModel, fitGaussian, gaussianMetrics, gaussianStd, mergeGaussian } from './univariate/gaussian';
+import { DetectorInputError, type MatrixInput, toMatrix } from './matrix';
+import { chiSquareSurvival } from './special-functions';
+
+/**
+ * The FastAPI service's statistical model: per-feature mean and std plus the covariance, kept as
+ * sufficient statistics (count, mean, co-moment) so "update with more data" is Chan's exact merge and
+ * no raw row is stored. Detection reports, per row, the z-scores, Gaussian densities, normalized
+ * probabilities (see univariate/gaussian.ts for how those are read) and the Mahalanobis distance with
+ * its chi-square p-value; `rule` decides which of them makes a row anomalous.
+ */
+
+export interface StatsRule {
+  rule: 'zscore' | 'mahalanobis' | 'either' | 'both';
+  zThreshold: number;
+  pValue: number;
+  minStdDev: number;
+}
+
+/** JSON form of the sufficient statistics (what the models table stores in `state`). */
+export interface StatsState {
+  count: number;
+  dims: number;
+  mean: number[];
+  comoment: number[];
+}
+
+export interface StatsScores {
+  z_scores: number[];
+  gaussian_probabilities: number[];
+  normalized_probabilities: number[];
+  gaussian_probability: number;
+  normalized_probability: number;
+  mahalanobis_distance: number;
+  mahalanobis_p_value: number;
+}
+
+export interface StatsRowResult {
+  isAnomaly: boolean;
+  /** The number the rule compares: max |z|, or the Mahalanobis distance under the mahalanobis rule. */
+  score: number;
+  scores: StatsScores;
+}
+
+export const STATS_MIN_ROWS = 2;
+
+export function fitStats(input: MatrixInput): StatsState {
+  const X = toMatrix(input, 'data');
+  if (X.rows < STATS_MIN_ROWS) throw new DetectorInputError(`stats needs at least ${STATS_MIN_ROWS} rows to fit, got ${X.rows}`);
+  return toState(fitGaussian(X));
+}
+
+/** The model of the old rows and the new ones together, as if fitted on both at once. */
+export function updateStats(state: StatsState, input: MatrixInput): StatsState {
+  const X = toMatrix(input, 'data');
+  if (X.cols !== state.dims) throw new DetectorInputError(`the model was fitted on ${state.dims} column(s), the new data has ${X.cols}`);
+  return toState(mergeGaussian(fromState(state), fitGaussian(X)));
+}
+
+export function scoreStats(state: StatsState, rule: StatsRule, input: MatrixInput): StatsRowResult[] {
+  const X = toMatrix(input, 'data');
+  if (X.cols !== state.dims) throw new DetectorInputError(`the model was fitted on ${state.dims} column(s), the data has ${X.cols}`);
+  const model = fromState(state);
+  const out: StatsRowResult[] = [];
+  for (let r = 0; r < X.rows; r++) {
+    const point = X.data.subarray(r * X.cols, (r + 1) * X.cols);
+    const m = gaussianMetrics(point, model, { minStdDev: rule.minStdDev });
+    // One feature: the Mahalanobis distance is |z| (with the same std floor as the z-score).
+    const distance = m.multivariate ? m.multivariate.mahalanobis : Math.abs(m.zScores[0]);
+    const pValue = chiSquareSurvival(distance * distance, state.dims);
+    const maxAbsZ = m.zScores.reduce((acc, z) => Math.max(acc, Math.abs(z)), 0);
+    const byZ = maxAbsZ > rule.zThreshold;
+    const byMahalanobis = pValue < rule.pValue;
+    const isAnomaly =
+      rule.rule === 'zscore' ? byZ : rule.rule === 'mahalanobis' ? byMahalanobis : rule.rule === 'either' ? byZ || byMahalanobis : byZ && byMahalanobis;
+    out.push({
+      isAnomaly,
+      score: rule.rule === 'mahalanobis' ? distance : maxAbsZ,
+      scores: {
+        z_scores: m.zScores,
+        gaussian_probabilities: m.densities,
+        normalized_probabilities: m.normalizedProbabilities,
+        gaussian_probability: m.density,
+        normalized_probability: m.normalizedProbability,
+        mahalanobis_distance: distance,
+        mahalanobis_p_value: pValue,
+      },
+    });
+  }
+  return out;
+}
+
+/** Per-feature mean, sample std (ddof = 1) and the sample covariance, for model information. */
+export function describeStats(state: StatsState): { mean: number[]; std: number[]; covariance: number[][] } {
+  const model = fromState(state);
+  const denom = Math.max(1, state.count - 1);
+  const covariance: number[][] = [];
+  for (let i = 0; i < state.dims; i++) covariance.push(state.comoment.slice(i * state.dims, (i + 1) * state.dims).map((v) => v / denom));
+  return { mean: [...state.mean], std: Array.from(gaussianStd(model)), covariance };
+}
+
+function toState(model: GaussianModel): StatsState {
+  return { count: model.count, dims: model.dims, mean: Array.from(model.mean), comoment: Array.from(model.comoment) };
+}
+
+export function fromState(state: StatsState): GaussianModel {
+  const valid =
+    Number.isInteger(state?.count) &&
+    Number.isInteger(state?.dims) &&
+    Array.isArray(state.mean) &&
+    state.mean.length === state.dims &&
+    Array.isArray(state.comoment) &&
+    state.comoment.length === state.dims * state.dims;
+  if (!valid) throw new DetectorInputError('stored stats state is malformed');
+  return { count: state.count, dims: state.dims, mean: Float64Array.from(state.mean), comoment: Float64Array.from(state.comoment) };
+}

@@ -1,0 +1,245 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ModelRecord, ModelStore, ModelWrite, NewModelResult, StoredModelResult } from '../../activities/ports';
+import type { Logger } from '../logger';
+import { toStoreError } from '../sql/errors';
+import { loadMigrations } from './migrations';
+import { applySqliteMigrations } from './sqlite-store';
+
+export interface SqliteModelStoreOptions {
+  busyTimeoutMs?: number;
+  logger?: Logger;
+  migrationsRoot?: string;
+}
+
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+
+const MODEL_COLUMNS = `tenant, run_id, kind, params, threshold, trained_rows, dims, trained_at,
+  COALESCE(created_at, trained_at) AS created_at, version, recent_operations,
+  training_data IS NOT NULL AS has_training_data`;
+
+const STATEMENTS = {
+  getModel: `SELECT ${MODEL_COLUMNS},
+      CASE WHEN @withState = 1 THEN state END AS state,
+      CASE WHEN @withTrainingData = 1 THEN training_data END AS training_data
+    FROM models WHERE tenant = @tenant AND run_id = @runId`,
+  insertModel: `INSERT INTO models
+      (tenant, run_id, kind, params, state, threshold, trained_rows, dims, trained_at, version, training_data, recent_operations, created_at)
+    VALUES (@tenant, @runId, @kind, @params, @state, @threshold, @trainedRows, @dims, ${NOW}, 1, @trainingData, @recentOperations, ${NOW})
+    ON CONFLICT (tenant, run_id) DO NOTHING`,
+  updateModel: `UPDATE models SET
+      kind = @kind, params = @params, state = @state, threshold = @threshold, trained_rows = @trainedRows,
+      dims = @dims, trained_at = ${NOW}, version = version + 1, training_data = @trainingData,
+      recent_operations = @recentOperations
+    WHERE tenant = @tenant AND run_id = @runId AND version = @expectedVersion`,
+  listModels: `SELECT ${MODEL_COLUMNS} FROM models WHERE tenant = ? ORDER BY run_id LIMIT ?`,
+  modelExists: `SELECT 1 FROM models WHERE tenant = ? AND run_id = ?`,
+  insertResult: `INSERT INTO model_results (tenant, run_id, result_id, detection_id, row_index, input, scores, is_anomaly, model_version)
+    VALUES (@tenant, @runId, @id, @detectionId, @row, @input, @scores, @isAnomaly, @modelVersion)
+    ON CONFLICT (tenant, run_id, result_id) DO NOTHING`,
+  listResults: `SELECT seq, result_id, detection_id, row_index, input, scores, is_anomaly, model_version, created_at
+    FROM model_results WHERE tenant = ? AND run_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+  deleteResults: `DELETE FROM model_results WHERE tenant = ? AND run_id = ?`,
+  deleteModel: `DELETE FROM models WHERE tenant = ? AND run_id = ?`,
+} as const;
+
+type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };
+
+export interface ModelRow {
+  tenant: string;
+  run_id: string;
+  kind: string;
+  params: string;
+  threshold: number | null;
+  trained_rows: number | string;
+  dims: number;
+  trained_at: string | Date;
+  created_at: string | Date;
+  version: number;
+  recent_operations: string;
+  has_training_data: number | boolean;
+  state?: string | null;
+  training_data?: string | null;
+}
+
+export interface ResultRow {
+  seq: number | string;
+  result_id: string;
+  detection_id: string;
+  row_index: number;
+  input: string;
+  scores: string;
+  is_anomaly: number | boolean;
+  model_version: number;
+  created_at: string | Date;
+}
+
+/**
+ * Models and tracked results in the embedded SQLite file, on a connection of its own (WAL lets it
+ * share the file with the anomaly store). Writes that read first run in BEGIN IMMEDIATE transactions.
+ */
+export class SqliteModelStore implements ModelStore {
+  private readonly db: Database.Database;
+  private prepared: Statements | undefined;
+  private readonly recordTxn: (tenant: string, runId: string, modelVersion: number, results: NewModelResult[]) => number | null;
+  private readonly deleteTxn: (tenant: string, runId: string) => { deleted: boolean; resultsDeleted: number };
+
+  constructor(
+    readonly filePath: string,
+    private readonly options: SqliteModelStoreOptions = {},
+  ) {
+    if (filePath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
+    this.db = new Database(filePath);
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+
+    this.recordTxn = this.db
+      .transaction((tenant: string, runId: string, modelVersion: number, results: NewModelResult[]) => {
+        const s = this.statements;
+        if (!s.modelExists.get(tenant, runId)) return null;
+        let inserted = 0;
+        for (const r of results) {
+          inserted += s.insertResult.run({
+            tenant,
+            runId,
+            id: r.id,
+            detectionId: r.detectionId,
+            row: r.row,
+            input: JSON.stringify(r.input),
+            scores: JSON.stringify(r.scores),
+            isAnomaly: r.isAnomaly ? 1 : 0,
+            modelVersion,
+          }).changes;
+        }
+        return inserted;
+      }).immediate;
+
+    this.deleteTxn = this.db.transaction((tenant: string, runId: string) => {
+      const s = this.statements;
+      const resultsDeleted = s.deleteResults.run(tenant, runId).changes;
+      const deleted = s.deleteModel.run(tenant, runId).changes > 0;
+      return { deleted, resultsDeleted };
+    }).immediate;
+  }
+
+  private get statements(): Statements {
+    if (!this.prepared) {
+      const entries = Object.entries(STATEMENTS).map(([name, sql]) => [name, this.db.prepare(sql)]);
+      this.prepared = Object.fromEntries(entries) as Statements;
+    }
+    return this.prepared;
+  }
+
+  async migrate(): Promise<void> {
+    this.run('migrate', () => applySqliteMigrations(this.db, loadMigrations('sqlite', this.options.migrationsRoot), this.options.logger));
+  }
+
+  async saveModel(model: ModelWrite, expectedVersion: number | null): Promise<boolean> {
+    return this.run('saveModel', () => {
+      const params = {
+        tenant: model.tenant,
+        runId: model.runId,
+        kind: model.kind,
+        params: JSON.stringify(model.params ?? {}),
+        state: JSON.stringify(model.state ?? {}),
+        threshold: model.threshold,
+        trainedRows: model.trainedRows,
+        dims: model.dims,
+        trainingData: model.trainingData === null ? null : JSON.stringify(model.trainingData),
+        recentOperations: JSON.stringify(model.recentOperations),
+      };
+      const changes =
+        expectedVersion === null
+          ? this.statements.insertModel.run(params).changes
+          : this.statements.updateModel.run({ ...params, expectedVersion }).changes;
+      return changes === 1;
+    });
+  }
+
+  async getModel(tenant: string, runId: string, load: { state?: boolean; trainingData?: boolean } = {}): Promise<ModelRecord | null> {
+    return this.run('getModel', () => {
+      const row = this.statements.getModel.get({
+        tenant,
+        runId,
+        withState: load.state ? 1 : 0,
+        withTrainingData: load.trainingData ? 1 : 0,
+      }) as ModelRow | undefined;
+      return row ? toModelRecord(row, load) : null;
+    });
+  }
+
+  async listModels(tenant: string, limit: number): Promise<ModelRecord[]> {
+    return this.run('listModels', () =>
+      (this.statements.listModels.all(tenant, Math.max(0, Math.floor(limit))) as ModelRow[]).map((row) => toModelRecord(row, {})),
+    );
+  }
+
+  async recordResults(tenant: string, runId: string, modelVersion: number, results: NewModelResult[]): Promise<number | null> {
+    return this.run('recordResults', () => this.recordTxn(tenant, runId, modelVersion, results));
+  }
+
+  async listResults(tenant: string, runId: string, page: { after: number; limit: number }): Promise<StoredModelResult[]> {
+    return this.run('listResults', () =>
+      (this.statements.listResults.all(tenant, runId, Math.max(0, Math.floor(page.after)), Math.max(0, Math.floor(page.limit))) as ResultRow[]).map(
+        toStoredResult,
+      ),
+    );
+  }
+
+  async deleteModel(tenant: string, runId: string): Promise<{ deleted: boolean; resultsDeleted: number }> {
+    return this.run('deleteModel', () => this.deleteTxn(tenant, runId));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private run<T>(operation: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw toStoreError(operation, err);
+    }
+  }
+}
+
+function isoOf(value: string | Date): string {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/** Row → record, shared with the mssql adapter (whose driver returns Dates, BIGINT strings and BITs). */
+export function toModelRecord(row: ModelRow, load: { state?: boolean; trainingData?: boolean }): ModelRecord {
+  const record: ModelRecord = {
+    tenant: row.tenant,
+    runId: row.run_id,
+    kind: row.kind,
+    params: JSON.parse(row.params),
+    threshold: row.threshold,
+    trainedRows: Number(row.trained_rows),
+    dims: row.dims,
+    trainedAt: isoOf(row.trained_at),
+    createdAt: isoOf(row.created_at),
+    version: row.version,
+    hasTrainingData: Boolean(row.has_training_data),
+    recentOperations: JSON.parse(row.recent_operations) as string[],
+  };
+  if (load.state) record.state = row.state === null || row.state === undefined ? null : JSON.parse(row.state);
+  if (load.trainingData) record.trainingData = row.training_data ? (JSON.parse(row.training_data) as number[][]) : null;
+  return record;
+}
+
+export function toStoredResult(row: ResultRow): StoredModelResult {
+  return {
+    seq: Number(row.seq),
+    id: row.result_id,
+    detectionId: row.detection_id,
+    row: row.row_index,
+    input: JSON.parse(row.input) as number[],
+    scores: JSON.parse(row.scores),
+    isAnomaly: Boolean(row.is_anomaly),
+    modelVersion: row.model_version,
+    createdAt: isoOf(row.created_at),
+  };
+}
