@@ -37,6 +37,8 @@ export class KdTree {
   private heapSize = 0;
   private heapCapacity = 0;
   private query = new Float64Array(0);
+  /** Per-dimension distance from the query to the current cell, for the incremental box distance. */
+  private offsets = new Float64Array(0);
   private exclude = -1;
 
   constructor(X: Matrix) {
@@ -57,6 +59,7 @@ export class KdTree {
     for (let i = 0; i < X.rows; i++) points.set(X.data.subarray(order[i] * X.cols, (order[i] + 1) * X.cols), i * X.cols);
     this.points = points;
     this.query = new Float64Array(X.cols);
+    this.offsets = new Float64Array(X.cols);
   }
 
   private build(X: Matrix, order: Int32Array, start: number, end: number): number {
@@ -126,10 +129,16 @@ export class KdTree {
     for (let c = 0; c < this.cols; c++) this.query[c] = source[offset + c];
     this.exclude = excludeOriginal;
     this.heapSize = 0;
-    this.visit(0, k);
+    this.offsets.fill(0);
+    this.visit(0, k, 0);
   }
 
-  private visit(node: number, k: number): void {
+  /**
+   * `boxDistance` is the squared distance from the query to this node's cell, kept incrementally per
+   * dimension (Arya & Mount): pruning on the whole cell rather than on one splitting plane is what keeps
+   * the tree useful beyond a handful of dimensions.
+   */
+  private visit(node: number, k: number, boxDistance: number): void {
     const dim = this.nodeDim[node];
     if (dim < 0) {
       const { points, cols, query, order } = this;
@@ -149,8 +158,14 @@ export class KdTree {
     const diff = this.query[dim] - this.nodeSplit[node];
     const near = diff < 0 ? this.nodeLeft[node] : this.nodeRight[node];
     const far = diff < 0 ? this.nodeRight[node] : this.nodeLeft[node];
-    this.visit(near, k);
-    if (this.heapSize < k || diff * diff < this.heapDist[0]) this.visit(far, k);
+    this.visit(near, k, boxDistance);
+    const previousOffset = this.offsets[dim];
+    const farDistance = boxDistance - previousOffset * previousOffset + diff * diff;
+    if (this.heapSize < k || farDistance < this.heapDist[0]) {
+      this.offsets[dim] = diff;
+      this.visit(far, k, farDistance);
+      this.offsets[dim] = previousOffset;
+    }
   }
 
   /** Max-heap on squared distance; a candidate tied with the current k-th is not taken, so the first one found stays. */
