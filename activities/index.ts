@@ -1,11 +1,13 @@
+import { createModelActivities, type ModelActivityDeps } from './model-activities';
 import { createTransactionActivities, type TransactionActivityDeps } from './transaction-activities';
 
-export type ActivityDeps = TransactionActivityDeps;
+export type ActivityDeps = TransactionActivityDeps & ModelActivityDeps;
 
 /** Every activity Argus registers, built from the dependencies a worker (or a test) injects. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createTransactionActivities(deps),
+    ...createModelActivities(deps),
   };
 }
 

@@ -1,7 +1,16 @@
 import crypto from 'node:crypto';
-import { Client, Connection, type ConnectionLike, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  type ConnectionLike,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+} from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { z } from 'zod';
+import {
+  InvalidInputError,
   type ScoreTransactionRequest,
   type ScoreTransactionResponse,
   parseScoreTransactionRequest,
@@ -10,8 +19,65 @@ import { type ArgusConfig, loadConfig } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import type { RetryFailedAlertsResult, BaselineRow } from '../workflows/alerts';
 import type { importBaselines, retryFailedAlerts, scoreTransaction } from '../workflows';
+import type * as modelWorkflows from '../workflows/models';
+import {
+  type DeleteModelResponse,
+  type DetectResponse,
+  type ModelInfo,
+  type ModelKey,
+  type ResultsPage,
+  ModelBusyError,
+  ModelNotFoundError,
+  ModelPayloadTooLargeError,
+  parseDetectRequest,
+  parseFitModelRequest,
+  parseModelKey,
+  parseUpdateModelRequest,
+} from '../contracts/model';
 
 export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow };
+export type { DeleteModelResponse, DetectResponse, ModelInfo, ModelKey, ResultsPage };
+
+/**
+ * Fit, update and delete of one model share this workflow id, so two writes of a model never run at
+ * once: a second one is refused (ModelBusyError) unless it repeats the running one's idempotency key,
+ * in which case it waits for that run's result.
+ */
+export function modelWriteWorkflowId(key: ModelKey): string {
+  return `model/${key.tenant}/${key.runId}`;
+}
+
+export function detectionWorkflowId(key: ModelKey, detectionId: string): string {
+  return `model-detect/${key.tenant}/${key.runId}/${detectionId}`;
+}
+
+export interface ModelWriteOptions {
+  /** A repeat with the same key is applied once, even after the first one completed. */
+  idempotencyKey?: string;
+}
+
+export interface DetectOptions {
+  /** Default true: store each row's result for listResults. */
+  track?: boolean;
+  /** The same key and data give the same detection: a retried request returns the first result. */
+  idempotencyKey?: string;
+}
+
+const issuesSchema = z.array(z.object({ field: z.string(), message: z.string() }));
+
+/** Throws the SDK's own errors for an unknown model or bad input found by the worker, so callers need not dig through Temporal failures. */
+function rethrowModelFailure(err: unknown, key: ModelKey): never {
+  if (err instanceof WorkflowFailedError) {
+    for (let link: unknown = err.cause; link; link = (link as { cause?: unknown }).cause) {
+      if (link instanceof ApplicationFailure && link.type === 'ModelNotFound') throw new ModelNotFoundError(key.tenant, key.runId);
+      if (link instanceof ApplicationFailure && link.type === 'InvalidInput') {
+        const issues = issuesSchema.safeParse(link.details?.[0]);
+        throw new InvalidInputError(issues.success && issues.data.length > 0 ? issues.data : [{ field: '', message: link.message }]);
+      }
+    }
+  }
+  throw err;
+}
 
 export interface ScoreOptions {
   /**
@@ -44,6 +110,8 @@ export class ArgusClient {
     private readonly ownedConnection: Connection | null,
     /** With a worker's NativeConnection in the same process, the server hands the first workflow task straight back. */
     private readonly eagerStart: boolean,
+    /** Largest model data (as JSON) one call may send: it travels as a single Temporal payload. */
+    readonly maxModelPayloadBytes: number,
   ) {}
 
   /**
@@ -56,7 +124,13 @@ export class ArgusClient {
     const connection = options.connection ?? (await Connection.connect(temporalConnectionOptions(config.temporal)));
     const temporal = new Client({ connection, namespace: config.temporal.namespace });
     const owned = options.connection ? null : (connection as Connection);
-    return new ArgusClient(temporal, options.taskQueue ?? config.temporal.taskQueue, owned, connection instanceof NativeConnection);
+    return new ArgusClient(
+      temporal,
+      options.taskQueue ?? config.temporal.taskQueue,
+      owned,
+      connection instanceof NativeConnection,
+      config.models.maxBodyBytes,
+    );
   }
 
   /** Scores one transaction; throws InvalidInputError (naming the field) before anything starts. */
@@ -96,6 +170,127 @@ export class ArgusClient {
       workflowId: `retry-failed-alerts-${crypto.randomUUID()}`,
       args: [limit],
     });
+  }
+
+  // ── models ──
+
+  private checkPayload(data: unknown): void {
+    const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
+    if (bytes > this.maxModelPayloadBytes) throw new ModelPayloadTooLargeError(bytes, this.maxModelPayloadBytes);
+  }
+
+  /** Starts a write of the model, or joins the running one when it repeats the same idempotency key. */
+  private async writeModel<R>(key: ModelKey, operation: string, workflowType: string, args: unknown[], idempotencyKey?: string): Promise<R> {
+    const workflowId = modelWriteWorkflowId(key);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.temporal.workflow.execute(workflowType, {
+          taskQueue: this.taskQueue,
+          workflowId,
+          args,
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          workflowIdConflictPolicy: 'FAIL',
+          memo: { operation, idempotencyKey: idempotencyKey ?? null },
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) rethrowModelFailure(err, key);
+        const running = this.temporal.workflow.getHandle(workflowId);
+        const description = await running.describe().catch(() => null);
+        if (description && description.status.name !== 'RUNNING' && attempt < 3) continue; // it finished meanwhile
+        const memo = description?.memo ?? {};
+        if (idempotencyKey && memo.operation === operation && memo.idempotencyKey === idempotencyKey) {
+          return (await running.result().catch((e: unknown) => rethrowModelFailure(e, key))) as R;
+        }
+        throw new ModelBusyError(key.tenant, key.runId, typeof memo.operation === 'string' ? memo.operation : 'unknown');
+      }
+    }
+  }
+
+  private async read<R>(key: ModelKey, workflowType: string, args: unknown[]): Promise<R> {
+    try {
+      return await this.temporal.workflow.execute(workflowType, {
+        taskQueue: this.taskQueue,
+        workflowId: `model-read/${crypto.randomUUID()}`,
+        args,
+        requestEagerStart: this.eagerStart,
+      });
+    } catch (err) {
+      rethrowModelFailure(err, key);
+    }
+  }
+
+  /** Fits (or re-fits, replacing) the model of (tenant, runId); throws InvalidInputError before anything starts. */
+  async fitModel(key: ModelKey, request: unknown, options: ModelWriteOptions = {}): Promise<ModelInfo> {
+    const checkedKey = parseModelKey(key);
+    const fit = parseFitModelRequest(request);
+    this.checkPayload(fit.data);
+    const input: Parameters<typeof modelWorkflows.fitModel>[0] = { key: checkedKey, ...fit, idempotencyKey: options.idempotencyKey };
+    return this.writeModel(checkedKey, 'fit', 'fitModel', [input], options.idempotencyKey);
+  }
+
+  /** Adds rows to a fitted model (stats: exact merge; detector kinds: refit on kept + new rows). */
+  async updateModel(key: ModelKey, request: unknown, options: ModelWriteOptions = {}): Promise<ModelInfo> {
+    const checkedKey = parseModelKey(key);
+    const { data } = parseUpdateModelRequest(request);
+    this.checkPayload(data);
+    const input: Parameters<typeof modelWorkflows.updateModel>[0] = { key: checkedKey, data, idempotencyKey: options.idempotencyKey };
+    return this.writeModel(checkedKey, 'update', 'updateModel', [input], options.idempotencyKey);
+  }
+
+  /** Scores rows (or one point) with the model; tracked unless `track: false`. */
+  async detect(key: ModelKey, data: unknown, options: DetectOptions = {}): Promise<DetectResponse> {
+    const checkedKey = parseModelKey(key);
+    const request = parseDetectRequest({ data, ...(options.track === undefined ? {} : { track: options.track }) });
+    this.checkPayload(request.data);
+    const detectionId = options.idempotencyKey
+      ? `idem-${crypto
+          .createHash('sha256')
+          .update(JSON.stringify([options.idempotencyKey, checkedKey.tenant, checkedKey.runId, request.track, request.data]))
+          .digest('hex')
+          .slice(0, 40)}`
+      : crypto.randomUUID();
+    const input: Parameters<typeof modelWorkflows.detectWithModel>[0] = { key: checkedKey, data: request.data, track: request.track, detectionId };
+    const workflowId = detectionWorkflowId(checkedKey, detectionId);
+    try {
+      return await this.temporal.workflow.execute<typeof modelWorkflows.detectWithModel>('detectWithModel', {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        requestEagerStart: this.eagerStart,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        return this.temporal.workflow
+          .getHandle<typeof modelWorkflows.detectWithModel>(workflowId)
+          .result()
+          .catch((e: unknown) => rethrowModelFailure(e, checkedKey));
+      }
+      rethrowModelFailure(err, checkedKey);
+    }
+  }
+
+  async modelInfo(key: ModelKey): Promise<ModelInfo> {
+    const checkedKey = parseModelKey(key);
+    return this.read(checkedKey, 'modelInfo', [checkedKey]);
+  }
+
+  /** Tracked detections in the order they were made; pass `next` back as `after` for the following page. */
+  async listResults(key: ModelKey, page: { after?: number; limit?: number } = {}): Promise<ResultsPage> {
+    const checkedKey = parseModelKey(key);
+    return this.read(checkedKey, 'modelResults', [checkedKey, page]);
+  }
+
+  async listModels(tenant: string): Promise<ModelInfo[]> {
+    const { tenant: checked } = parseModelKey({ tenant, runId: 'list' });
+    return this.read({ tenant: checked, runId: '' }, 'listModels', [checked]);
+  }
+
+  /** Deletes the model and its tracked results; ModelNotFoundError when there is none. */
+  async deleteModel(key: ModelKey): Promise<DeleteModelResponse> {
+    const checkedKey = parseModelKey(key);
+    return this.writeModel(checkedKey, 'delete', 'deleteModel', [checkedKey]);
   }
 
   async close(): Promise<void> {

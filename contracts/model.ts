@@ -270,3 +270,14 @@ export class ModelBusyError extends Error {
     super(`another operation (${operation}) on model ${runId} of tenant ${tenant} is running; retry when it has finished`);
   }
 }
+
+/** The data would not fit in one Temporal payload; the gateway answers 413. */
+export class ModelPayloadTooLargeError extends Error {
+  override name = 'ModelPayloadTooLarge';
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`the data is ${bytes} bytes as JSON, more than the ${limit} one request may carry: send it in parts (fit with the first, update with the rest)`);
+  }
+}

@@ -61,6 +61,10 @@ const envSchema = z.object({
   ARGUS_HTTP_HOST: z.string().default('127.0.0.1'),
   ARGUS_HTTP_PORT: port.default(8080),
   ARGUS_API_KEY: optionalString,
+
+  // Models: request bodies travel as one Temporal payload (2 MB at most), so the default stays below it
+  ARGUS_MODEL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_500_000),
+  ARGUS_MODEL_MAX_TRAINING_ROWS: z.coerce.number().int().min(0).default(20_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -95,6 +99,8 @@ export interface ArgusConfig {
   };
   scoring: { zThreshold: number; minSamples: number; minStdDev: number };
   http: { host: string; port: number; apiKey?: string };
+  /** maxTrainingRows: raw rows a detector model keeps so update can refit (beyond it update is refused). */
+  models: { maxBodyBytes: number; maxTrainingRows: number };
 }
 
 export class ConfigError extends Error {
@@ -146,5 +152,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
     },
     scoring: { zThreshold: e.ARGUS_Z_THRESHOLD, minSamples: e.ARGUS_MIN_SAMPLES, minStdDev: e.ARGUS_MIN_STD_DEV },
     http: { host: e.ARGUS_HTTP_HOST, port: e.ARGUS_HTTP_PORT, apiKey: e.ARGUS_API_KEY },
+    models: { maxBodyBytes: e.ARGUS_MODEL_MAX_BODY_BYTES, maxTrainingRows: e.ARGUS_MODEL_MAX_TRAINING_ROWS },
   };
 }

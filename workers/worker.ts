@@ -6,6 +6,7 @@ import { createLogger } from '../infra/logger';
 import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
 import { isTransientSqlError } from '../infra/sql/errors';
 import { createStore } from '../infra/store';
+import { createModelStore } from '../infra/store/model-store';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createArgusWorker } from './create-worker';
 
@@ -32,6 +33,7 @@ export function installRuntimeLogger(): void {
 export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
   installRuntimeLogger();
   const store = await createStore(config.sql);
+  const models = await createModelStore(config.sql);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await createArgusWorker({
     connection,
@@ -43,11 +45,14 @@ export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
       clock: systemClock,
       scoring: config.scoring,
       isTransientStoreError: isTransientSqlError,
+      models,
+      modelLimits: config.models,
     }),
   });
   const done = worker.run().finally(async () => {
     await connection.close();
     await store.close();
+    await models.close();
   });
   return {
     worker,

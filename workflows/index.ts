@@ -1,2 +1,3 @@
 export { scoreTransaction } from './score-transaction';
 export { retryFailedAlerts, importBaselines } from './alerts';
+export { fitModel, updateModel, detectWithModel, deleteModel, modelInfo, listModels, modelResults } from './models';

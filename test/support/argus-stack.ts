@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import type { AnomalyStore, Clock } from '../../activities/ports';
+import type { AnomalyStore, Clock, ModelStore } from '../../activities/ports';
 import { ArgusClient } from '../../client/argus-client';
 import { type AzuriteQueueService, startAzurite } from '../../infra/azurite';
 import { type ArgusConfig, loadConfig } from '../../infra/config';
@@ -15,6 +15,7 @@ import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
 import { isTransientSqlError } from '../../infra/sql/errors';
 import { createStore } from '../../infra/store';
+import { createModelStore } from '../../infra/store/model-store';
 import { createLogger } from '../../infra/logger';
 import { type AlertDispatcher, createAlertDispatcher } from '../../workers/alert-dispatcher';
 import { type WorkflowBundle, bundleArgusWorkflows, createArgusWorker } from '../../workers/create-worker';
@@ -30,6 +31,7 @@ export interface ArgusTestStack {
   client: ArgusClient;
   config: ArgusConfig;
   store: AnomalyStore;
+  models: ModelStore;
   faults: FaultyStore;
   queue: AzureAlertQueue;
   azurite: AzuriteQueueService;
@@ -75,6 +77,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     TEMPORAL_ADDRESS: env.connection.options.address,
   });
   const store = await createStore(config.sql);
+  const models = await createModelStore(config.sql);
   const faults = createFaultyStore(store);
   const queue = AzureAlertQueue.fromConfig(config);
   const clock = options.clock ?? { now: () => new Date() };
@@ -84,6 +87,8 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     clock,
     scoring: config.scoring,
     isTransientStoreError: isTransientSqlError,
+    models,
+    modelLimits: config.models,
   });
   sharedBundle ??= bundleArgusWorkflows();
   const worker: Worker = await createArgusWorker({
@@ -112,6 +117,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     client,
     config,
     store,
+    models,
     faults,
     queue,
     azurite,
@@ -124,6 +130,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
       await running;
       readOnly.close();
       await store.close();
+      await models.close();
       await capture.close();
       await azurite.stop();
       await env.teardown();

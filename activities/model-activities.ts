@@ -1,0 +1,237 @@
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  type DataMatrix,
+  type DeleteModelResponse,
+  type DetectResponse,
+  type ModelInfo,
+  type ModelKey,
+  type ResultsPage,
+  MAX_DETECT_OUTPUT_VALUES,
+  STATS_KIND,
+  parseDataMatrix,
+  parseModelKey,
+} from '../contracts/model';
+import { InvalidInputError } from '../contracts/transaction';
+import { type EngineLimits, type TrainedModel, asInvalidInput, detect, train, update } from './model-engine';
+import type { ModelRecord, ModelStore, NewModelResult } from './ports';
+import { invalidInput } from './transaction-activities';
+
+export interface ModelActivityDeps {
+  models: ModelStore;
+  modelLimits: EngineLimits;
+  isTransientStoreError: (err: unknown) => boolean;
+}
+
+export interface FitModelInput {
+  key: ModelKey;
+  kind: string;
+  params?: Record<string, unknown>;
+  data: DataMatrix;
+  /** Same id on a retry (the workflow run, or the caller's idempotency key): applied once. */
+  operationId: string;
+}
+
+export interface UpdateModelInput {
+  key: ModelKey;
+  data: DataMatrix;
+  operationId: string;
+}
+
+export interface DetectInput {
+  key: ModelKey;
+  data: DataMatrix;
+  track: boolean;
+  /** Tracked results are `<detectionId>:<row>`, so a retried detection records nothing twice. */
+  detectionId: string;
+}
+
+/** How many write ids a model remembers: enough to recognise a retry, small enough to stay in the row. */
+const REMEMBERED_OPERATIONS = 32;
+export const MAX_RESULTS_PAGE = 1_000;
+export const MAX_LISTED_MODELS = 1_000;
+
+export function modelNotFound(key: ModelKey): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'ModelNotFound',
+    message: `no model ${key.runId} for tenant ${key.tenant}`,
+    nonRetryable: true,
+    details: [key],
+  });
+}
+
+/** Another write of the same model got in between read and save: retried, it re-reads. */
+function staleModel(key: ModelKey): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'ModelVersionConflict', message: `model ${key.tenant}/${key.runId} changed while this write ran`, nonRetryable: false });
+}
+
+export function toModelInfo(model: ModelRecord): ModelInfo {
+  return {
+    tenant: model.tenant,
+    runId: model.runId,
+    kind: model.kind,
+    params: model.params,
+    trainedRows: model.trainedRows,
+    dims: model.dims,
+    trainedAt: model.trainedAt,
+    createdAt: model.createdAt,
+    threshold: model.threshold,
+    version: model.version,
+    updatable: model.kind === STATS_KIND || model.hasTrainingData,
+  };
+}
+
+/**
+ * Activities of the model lifecycle. Bad input (shape, values, params, a dimension mismatch) becomes a
+ * non-retryable InvalidInput failure naming the field, row and column; an unknown model a non-retryable
+ * ModelNotFound; store failures are sorted into transient (retried) and permanent, as on the transaction path.
+ * Writes are compare-and-swap on the model's version and remember their operation id, so a retry after a
+ * lost reply neither double-applies an update nor overwrites a newer write.
+ */
+export function createModelActivities(deps: ModelActivityDeps) {
+  const { models, modelLimits } = deps;
+
+  async function withStore<T>(step: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (deps.isTransientStoreError(err)) throw err;
+      throw ApplicationFailure.create({
+        type: 'PermanentStoreError',
+        message: `${step} failed permanently: ${err instanceof Error ? err.message : String(err)}`,
+        nonRetryable: true,
+        cause: err instanceof Error ? err : undefined,
+      });
+    }
+  }
+
+  function validated<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      const mapped = asInvalidInput(err);
+      if (mapped instanceof InvalidInputError) throw invalidInput(mapped);
+      throw mapped;
+    }
+  }
+
+  async function requireModel(key: ModelKey, load: { state?: boolean; trainingData?: boolean } = {}): Promise<ModelRecord> {
+    const model = await withStore('getModel', () => models.getModel(key.tenant, key.runId, load));
+    if (!model) throw modelNotFound(key);
+    return model;
+  }
+
+  function remember(previous: string[], operationId: string): string[] {
+    return [...previous.filter((id) => id !== operationId), operationId].slice(-REMEMBERED_OPERATIONS);
+  }
+
+  async function save(key: ModelKey, trained: TrainedModel, current: ModelRecord | null, operationId: string): Promise<ModelInfo> {
+    const saved = await withStore('saveModel', () =>
+      models.saveModel({ ...trained, ...key, recentOperations: remember(current?.recentOperations ?? [], operationId) }, current?.version ?? null),
+    );
+    if (!saved) throw staleModel(key);
+    return toModelInfo(await requireModel(key));
+  }
+
+  return {
+    /** fit: validate, train, and create or replace the model (a fit of an existing run id replaces it). */
+    async trainAndSaveModel(input: FitModelInput): Promise<ModelInfo> {
+      const key = validated(() => parseModelKey(input.key));
+      const data = validated(() => parseDataMatrix(input.data));
+      const current = await withStore('getModel', () => models.getModel(key.tenant, key.runId));
+      if (current?.recentOperations.includes(input.operationId)) return toModelInfo(current);
+      const trained = validated(() => train(input.kind, input.params, data, modelLimits));
+      return save(key, trained, current, input.operationId);
+    },
+
+    /** update: stats merges exactly (Chan); detector kinds refit on the kept rows plus the new ones. */
+    async mergeIntoModel(input: UpdateModelInput): Promise<ModelInfo> {
+      const key = validated(() => parseModelKey(input.key));
+      const data = validated(() => parseDataMatrix(input.data));
+      const current = await requireModel(key, { state: true, trainingData: true });
+      if (current.recentOperations.includes(input.operationId)) return toModelInfo(current);
+      const trained = validated(() => update(current, data, modelLimits));
+      return save(key, trained, current, input.operationId);
+    },
+
+    /** detect: score every row against one consistent version of the model; tracked rows are stored. */
+    async scoreWithModel(input: DetectInput): Promise<DetectResponse> {
+      const key = validated(() => parseModelKey(input.key));
+      const data = validated(() => parseDataMatrix(input.data, 'data', { allowSinglePoint: true }));
+      const model = await requireModel(key, { state: true });
+      const perRow = model.kind === STATS_KIND ? 6 + 3 * model.dims : 3;
+      if (data.length * perRow > MAX_DETECT_OUTPUT_VALUES) {
+        throw invalidInput(
+          new InvalidInputError([
+            {
+              field: 'data',
+              message: `${data.length} rows would return ${data.length * perRow} numbers, more than the ${MAX_DETECT_OUTPUT_VALUES} one detect can carry: send at most ${Math.floor(MAX_DETECT_OUTPUT_VALUES / perRow)} rows per request`,
+            },
+          ]),
+        );
+      }
+      const rows = validated(() => detect(model, data));
+      if (input.track) {
+        const results: NewModelResult[] = rows.map((r) => ({
+          id: `${input.detectionId}:${r.row}`,
+          detectionId: input.detectionId,
+          row: r.row,
+          input: data[r.row],
+          scores: { score: r.score, ...(r.stats ? { stats: r.stats } : {}) },
+          isAnomaly: r.is_anomaly,
+        }));
+        const recorded = await withStore('recordResults', () => models.recordResults(key.tenant, key.runId, model.version, results));
+        if (recorded === null) throw modelNotFound(key); // deleted while this detection ran
+      }
+      return {
+        tenant: key.tenant,
+        runId: key.runId,
+        kind: model.kind,
+        modelVersion: model.version,
+        threshold: model.threshold,
+        detectionId: input.track ? input.detectionId : null,
+        rows,
+        anomalies: rows.filter((r) => r.is_anomaly).length,
+      };
+    },
+
+    async readModelInfo(key: ModelKey): Promise<ModelInfo> {
+      return toModelInfo(await requireModel(validated(() => parseModelKey(key))));
+    },
+
+    async readModelList(tenant: string): Promise<ModelInfo[]> {
+      const { tenant: checked } = validated(() => parseModelKey({ tenant, runId: 'list' }));
+      return (await withStore('listModels', () => models.listModels(checked, MAX_LISTED_MODELS))).map(toModelInfo);
+    },
+
+    async readModelResults(key: ModelKey, page: { after?: number; limit?: number }): Promise<ResultsPage> {
+      const checked = validated(() => parseModelKey(key));
+      const limit = Math.min(MAX_RESULTS_PAGE, Math.max(1, Math.floor(page.limit ?? 100)));
+      const after = Math.max(0, Math.floor(page.after ?? 0));
+      await requireModel(checked);
+      // One more than asked tells whether another page exists.
+      const found = await withStore('listResults', () => models.listResults(checked.tenant, checked.runId, { after, limit: limit + 1 }));
+      const pageRows = found.slice(0, limit);
+      return {
+        results: pageRows.map((r) => ({
+          id: r.id,
+          detectionId: r.detectionId,
+          row: r.row,
+          input: r.input,
+          scores: r.scores as ResultsPage['results'][number]['scores'],
+          isAnomaly: r.isAnomaly,
+          modelVersion: r.modelVersion,
+          createdAt: r.createdAt,
+        })),
+        next: found.length > limit ? pageRows[pageRows.length - 1].seq : null,
+      };
+    },
+
+    async removeModel(key: ModelKey): Promise<Omit<DeleteModelResponse, 'tenant' | 'runId'>> {
+      const checked = validated(() => parseModelKey(key));
+      const outcome = await withStore('deleteModel', () => models.deleteModel(checked.tenant, checked.runId));
+      return { deleted: outcome.deleted, resultsDeleted: outcome.resultsDeleted };
+    },
+  };
+}
+
+export type ModelActivities = ReturnType<typeof createModelActivities>;

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { InvalidInputError, issuesOf } from '../contracts/transaction';
+import { type DataMatrix, type DetectedRow, STATS_KIND, statsParamsSchema } from '../contracts/model';
+import { createDetector, DetectorInputError, detectorKinds, loadDetector } from '../detection';
+import { type StatsState, fitStats, scoreStats, updateStats } from '../detection/stats-model';
+import type { ModelRecord, ModelWrite } from './ports';
+
+/**
+ * What fit, update and detect compute, apart from any I/O: the activities load, call these, and save.
+ *
+ * Two families of kinds:
+ * - `stats` keeps sufficient statistics (count, mean, co-moment), so update is Chan's exact merge and no
+ *   raw row is stored;
+ * - the detection registry's kinds (iforest, copod, mahalanobis, cof, loci, ensemble) cannot merge new rows
+ *   into a fitted state, so update refits on the kept training rows plus the new ones. Rows are kept up to
+ *   `maxTrainingRows`; a model fitted on more, or an update that would pass the cap, is refused with an
+ *   InvalidInput error saying so (fit a new model instead).
+ */
+
+export interface EngineLimits {
+  maxTrainingRows: number;
+}
+
+export function modelKinds(): string[] {
+  return [STATS_KIND, ...detectorKinds()];
+}
+
+export type TrainedModel = Omit<ModelWrite, 'tenant' | 'runId' | 'recentOperations'>;
+
+/** A DetectorInputError from the detection core as the contract's error, naming the field it is about. */
+export function asInvalidInput(error: unknown): unknown {
+  if (!(error instanceof DetectorInputError)) return error;
+  const field = /parameter|unknown detector kind/i.test(error.message) ? 'params' : 'data';
+  return new InvalidInputError([{ field: /unknown detector kind/.test(error.message) ? 'kind' : field, message: error.message }]);
+}
+
+function guard<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw asInvalidInput(error);
+  }
+}
+
+function parseStatsParams(params: unknown) {
+  const parsed = statsParamsSchema.safeParse(params ?? {});
+  if (!parsed.success) {
+    throw new InvalidInputError(issuesOf(parsed.error).map((i) => ({ field: i.field ? `params.${i.field}` : 'params', message: i.message })));
+  }
+  return parsed.data;
+}
+
+function requireKnownKind(kind: string): void {
+  if (!modelKinds().includes(kind)) {
+    throw new InvalidInputError([{ field: 'kind', message: `unknown model kind "${kind}"; known: ${modelKinds().join(', ')}` }]);
+  }
+}
+
+function statsThreshold(params: z.output<typeof statsParamsSchema>): number {
+  return params.rule === 'mahalanobis' ? params.pValue : params.zThreshold;
+}
+
+export function train(kind: string, params: unknown, data: DataMatrix, limits: EngineLimits): TrainedModel {
+  requireKnownKind(kind);
+  if (kind === STATS_KIND) {
+    const p = parseStatsParams(params);
+    const state = guard(() => fitStats(data));
+    return { kind, params: p, state, threshold: statsThreshold(p), trainedRows: data.length, dims: data[0].length, trainingData: null };
+  }
+  return guard(() => {
+    const detector = createDetector(kind, params ?? {}).fit(data);
+    const json = detector.toJSON();
+    return {
+      kind,
+      params: json.params,
+      state: json,
+      threshold: json.threshold,
+      trainedRows: json.trainedRows,
+      dims: json.dims,
+      trainingData: data.length <= limits.maxTrainingRows ? data : null,
+    };
+  });
+}
+
+function requireDims(model: Pick<ModelRecord, 'dims'>, data: DataMatrix): void {
+  const cols = data[0].length;
+  if (cols !== model.dims) {
+    throw new InvalidInputError([
+      { field: 'data[0]', message: `row 0 has ${cols} column(s), the model was fitted on ${model.dims}: every row needs ${model.dims}` },
+    ]);
+  }
+}
+
+/** `model` must be loaded with its state and training rows. */
+export function update(model: ModelRecord, data: DataMatrix, limits: EngineLimits): TrainedModel {
+  requireDims(model, data);
+  if (model.kind === STATS_KIND) {
+    const state = guard(() => updateStats(model.state as StatsState, data));
+    return { ...pick(model), state, trainedRows: state.count, trainingData: null };
+  }
+  const kept = model.trainingData;
+  if (!kept) {
+    throw new InvalidInputError([
+      {
+        field: 'data',
+        message: `this ${model.kind} model was fitted on ${model.trainedRows} rows, more than the ${limits.maxTrainingRows} kept for refits, so it cannot be updated: fit it again on all the data`,
+      },
+    ]);
+  }
+  const total = kept.length + data.length;
+  if (total > limits.maxTrainingRows) {
+    throw new InvalidInputError([
+      {
+        field: 'data',
+        message: `${model.kind} models are updated by refitting on every training row; ${kept.length} kept + ${data.length} new = ${total} rows would pass the cap of ${limits.maxTrainingRows} (ARGUS_MODEL_MAX_TRAINING_ROWS): fit a new model instead`,
+      },
+    ]);
+  }
+  return train(model.kind, model.params, [...kept, ...data], limits);
+}
+
+function pick(model: ModelRecord): Omit<TrainedModel, 'state' | 'trainedRows' | 'trainingData'> {
+  return { kind: model.kind, params: model.params, threshold: model.threshold, dims: model.dims };
+}
+
+/** `model` must be loaded with its state. Scores are per row; `score` is the number compared with the threshold. */
+export function detect(model: ModelRecord, data: DataMatrix): DetectedRow[] {
+  requireDims(model, data);
+  if (model.kind === STATS_KIND) {
+    const p = parseStatsParams(model.params);
+    return guard(() => scoreStats(model.state as StatsState, p, data)).map((r, row) => ({ row, is_anomaly: r.isAnomaly, score: r.score, stats: r.scores }));
+  }
+  return guard(() => {
+    const detector = loadDetector(model.state);
+    const scores = detector.score(data);
+    const threshold = detector.threshold;
+    return Array.from(scores, (score, row) => ({ row, is_anomaly: score > threshold, score }));
+  });
+}
