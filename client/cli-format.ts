@@ -58,7 +58,7 @@ export function formatRetryResult(result: RetryFailedAlertsResult): string {
 /** The one line on stderr for a failure; `optionForField` turns wire fields into the options that set them. */
 export function formatFailure(
   failure: ArgusFailure,
-  context: { temporalAddress: string; optionForField?: Record<string, string> },
+  context: { temporalAddress: string; optionForField?: Record<string, string>; retryHint?: string },
 ): string {
   switch (failure.kind) {
     case 'invalid_input':
@@ -71,7 +71,7 @@ export function formatFailure(
     case 'unavailable':
       return `cannot reach Temporal at ${context.temporalAddress}: start Argus with \`npm start\` (or point TEMPORAL_ADDRESS at your Temporal server)`;
     case 'timed_out':
-      return `${failure.message} (is a worker running?); it may still complete: repeat the command with the same --transaction-id or --idempotency-key to get its result`;
+      return `${failure.message} (is a worker running?)${context.retryHint ? `; ${context.retryHint}` : ''}`;
     case 'store_failed':
       return `the store failed permanently: ${failure.message}`;
     case 'workflow_failed':

@@ -98,7 +98,8 @@ function readFileText(file: string): string {
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let config: ArgusConfig | undefined;
   const settings = () => (config ??= loadConfig(io.env));
-  let optionForField: Record<string, string> | undefined;
+  /** Set by the running command, so a failure is worded in its terms. */
+  const failureContext: { optionForField?: Record<string, string>; retryHint?: string } = {};
 
   const program = new Command('argus')
     .description('Argus: durable anomaly detection on Temporal')
@@ -122,7 +123,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     .option('--timeout <seconds>', 'how long to wait for the result', parsePositiveInteger, 60)
     .option('--json', 'print the response JSON')
     .action(async (opts) => {
-      optionForField = SCORE_OPTION_FOR_FIELD;
+      failureContext.optionForField = SCORE_OPTION_FOR_FIELD;
+      failureContext.retryHint = 'it may still complete: repeat the command with the same --transaction-id or --idempotency-key to get its result';
       const request = parseScoreTransactionRequest({
         user_id: opts.user,
         category_id: opts.category,
@@ -192,7 +194,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       return EXIT_INVALID_INPUT;
     }
     const failure = classifyFailure(err);
-    io.stderr(`argus: ${formatFailure(failure, { temporalAddress: config?.temporal.address ?? '(unknown)', optionForField })}\n`);
+    io.stderr(`argus: ${formatFailure(failure, { temporalAddress: config?.temporal.address ?? '(unknown)', ...failureContext })}\n`);
     return failure.kind === 'unexpected' ? EXIT_FAILURE : exitCodeFor(failure);
   }
 }

@@ -83,7 +83,7 @@ export function classifyFailure(err: unknown): ArgusFailure {
 
   if (chain.some((link) => link instanceof DeadlineExceededError)) {
     const timeout = chain.find((link): link is DeadlineExceededError => link instanceof DeadlineExceededError)!;
-    return { kind: 'timed_out', message: `scoring did not finish within ${timeout.timeoutMs / 1000}s` };
+    return { kind: 'timed_out', message: `the workflow did not finish within ${timeout.timeoutMs / 1000}s` };
   }
   if (err instanceof WorkflowFailedError && chain.some((link) => link instanceof TimeoutFailure)) {
     return { kind: 'timed_out', message: 'the workflow timed out' };

@@ -247,6 +247,9 @@ describe('argus CLI', () => {
       assert.match(formatFailure(down, { temporalAddress: '127.0.0.1:7233' }), /127\.0\.0\.1:7233.*npm start/);
       assert.equal(exitCodeFor(down), 1);
       assert.equal(exitCodeFor({ kind: 'store_failed', message: 'boom' }), 1);
+      const slow = { kind: 'timed_out' as const, message: 'the workflow did not finish within 60s' };
+      assert.equal(formatFailure(slow, { temporalAddress: 'h:1' }), 'the workflow did not finish within 60s (is a worker running?)');
+      assert.match(formatFailure(slow, { temporalAddress: 'h:1', retryHint: 'repeat with --transaction-id' }), /running\?\); repeat with --transaction-id$/);
     });
   });
 });

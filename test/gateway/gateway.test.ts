@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { ScoreOptions } from '../../client/argus-client';
 import { buildGateway, MAX_BODY_BYTES, SCORE_TRANSACTION_PATH } from '../../client/gateway/app';
+import { startGateway } from '../../client/gateway/server';
+import { loadConfig } from '../../infra/config';
 import type { ScoreTransactionResponse } from '../../contracts/transaction';
 
 /** Stands in for the SDK: records what the gateway passed on and answers with a scripted outcome. */
@@ -328,6 +330,28 @@ describe('HTTP gateway', () => {
       assert.ok(operation.responses['401'], 'documents 401 when a key is configured');
       assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'code', 'functionKey']);
       assert.equal(doc.paths['/healthz'], undefined);
+    });
+
+    it('startGateway listens on the configured host (port 0: a free one), reports its URL and closes', async () => {
+      const config = loadConfig({ ARGUS_HTTP_HOST: '127.0.0.1', ARGUS_API_KEY: 'k' });
+      config.http.port = 0;
+      // Only score-transaction is exercised here; the double stands in for whatever client type startGateway takes.
+      const argus = new RecordingArgus(async () => SDK_RESPONSE) as unknown as Parameters<typeof startGateway>[1];
+      const gateway = await startGateway(config, argus, silentLogger());
+      try {
+        assert.match(gateway.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.equal(gateway.docsUrl, `${gateway.url}/docs`);
+        const res = await fetch(`${gateway.url}${SCORE_TRANSACTION_PATH}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-functions-key': 'k' },
+          body: JSON.stringify(SEED_REQUEST),
+        });
+        assert.equal(res.status, 200);
+        assert.deepEqual(await res.json(), SDK_RESPONSE);
+      } finally {
+        await gateway.close();
+      }
+      await assert.rejects(fetch(`${gateway.url}/healthz`));
     });
 
     it('/docs serves the Swagger UI page', async () => {
