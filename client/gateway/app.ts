@@ -6,6 +6,7 @@ import { InvalidInputError, parseScoreTransactionRequest } from '../../contracts
 import type { Logger } from '../../infra/logger';
 import type { ArgusClient } from '../argus-client';
 import { type ArgusFailure, classifyFailure, withDeadline } from '../failures';
+import { type ModelApi, modelRoutes } from './model-routes';
 import {
   type ErrorResponse,
   errorResponseJsonSchema,
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** How long a request waits for the workflow's result before answering 503 (the workflow keeps going). */
   scoreTimeoutMs?: number;
+  /** When set, the model lifecycle routes (/api/models/...) are served too; see model-routes.ts. */
+  models?: { api: ModelApi; maxBodyBytes: number; timeoutMs?: number };
 }
 
 class HttpError extends Error {
@@ -232,6 +235,11 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         return withDeadline(argus.scoreTransaction(body, { idempotencyKey }), scoreTimeoutMs);
       },
     );
+
+    if (options.models) {
+      const { api: models, maxBodyBytes, timeoutMs } = options.models;
+      api.register(modelRoutes, { models, maxBodyBytes, timeoutMs, secured: Boolean(apiKey) });
+    }
   });
 
   return app;

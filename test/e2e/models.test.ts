@@ -5,16 +5,9 @@ import { ModelBusyError, ModelNotFoundError, ModelPayloadTooLargeError } from '.
 import { InvalidInputError } from '../../contracts/transaction';
 import { modelWriteWorkflowId } from '../../client/argus-client';
 import { detectorKinds } from '../../detection';
-import { Random } from '../../detection/random';
 import { type StatsState, describeStats, fitStats } from '../../detection/stats-model';
 import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
-
-/** Rows of independent N(mean_j, std_j) features, reproducible. */
-export function gaussianRows(n: number, means: number[], stds: number[], seed: number): number[][] {
-  const random = new Random(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - random.nextFloat())) * Math.cos(2 * Math.PI * random.nextFloat());
-  return Array.from({ length: n }, () => means.map((m, j) => m + stds[j] * normal()));
-}
+import { gaussianRows } from '../support/model-data';
 
 function closeTo(actual: number, expected: number, what: string, tolerance = 1e-9): void {
   assert.ok(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
