@@ -72,10 +72,11 @@ export class InvalidInputError extends Error {
 }
 
 export function issuesOf(error: z.ZodError): { field: string; message: string }[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.join('.'),
-    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: `unknown field ${key}` }))
+      : [{ field: issue.path.join('.'), message: issue.message }],
+  );
 }
 
 /** Validates a wire request; throws InvalidInputError naming each bad field. */

@@ -84,7 +84,7 @@ describe('HTTP gateway', () => {
       ['a negative user id', { ...SEED_REQUEST, user_id: -1 }, 'user_id'],
       ['a negative category id', { ...SEED_REQUEST, category_id: -5 }, 'category_id'],
       ['a fractional id', { ...SEED_REQUEST, user_id: 1.5 }, 'user_id'],
-      ['an unknown field', { ...SEED_REQUEST, amont: 3 }, ''],
+      ['an unknown field', { ...SEED_REQUEST, amont: 3 }, 'amont'],
       ['a malformed occurred_at', { ...SEED_REQUEST, occurred_at: 'yesterday' }, 'occurred_at'],
     ];
     for (const [what, body, field] of invalidBodies) {
