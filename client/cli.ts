@@ -7,6 +7,7 @@ import { parseScoreTransactionRequest } from '../contracts/transaction';
 import { type ArgusConfig, ConfigError, loadConfig } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { ArgusClient, type BaselineRow } from './argus-client';
+import { registerModelCommands } from './cli-models';
 import {
   EXIT_FAILURE,
   EXIT_INVALID_INPUT,
@@ -182,6 +183,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       const result = await withArgus(settings(), 5 * 60_000, (argus) => argus.retryFailedAlerts(opts.limit));
       io.stdout(`${formatRetryResult(result)}\n`);
     });
+
+  registerModelCommands(program, { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText });
 
   try {
     await program.parseAsync(argv);
