@@ -1,9 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  type TransactionInput,
-  InvalidInputError,
-  parseScoreTransactionRequest,
-} from '../contracts/transaction';
+import { type TransactionInput, InvalidInputError } from '../contracts/transaction';
 import { zScore } from '../detection/univariate/zscore';
 import type { AlertMessage, AlertQueue, AnomalyStore, Baseline, Clock, StoredTransaction } from './ports';
 
@@ -35,6 +31,7 @@ export interface ScoreOutcome {
 
 export const Z_SCORE_DETECTOR = 'zscore';
 
+/** Bad input as a failure Temporal will not retry; details carry the {field, message} issues. */
 export function invalidInput(error: InvalidInputError): ApplicationFailure {
   return ApplicationFailure.create({ type: 'InvalidInput', message: error.message, nonRetryable: true, details: [error.issues] });
 }
@@ -62,28 +59,6 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
   }
 
   return {
-    /** parse: the wire request validated into the workflow's input; bad input fails for good. */
-    async parseTransaction(raw: unknown): Promise<TransactionInput> {
-      const candidate = raw as Record<string, unknown> | null;
-      if (!candidate || typeof candidate !== 'object') throw invalidInput(new InvalidInputError([{ field: '', message: 'a JSON object is required' }]));
-      try {
-        const request = parseScoreTransactionRequest(candidate);
-        if (!request.transaction_id) {
-          throw new InvalidInputError([{ field: 'transaction_id', message: 'transaction_id is required to start the workflow' }]);
-        }
-        return {
-          transactionId: request.transaction_id,
-          userId: request.user_id,
-          categoryId: request.category_id,
-          amount: request.amount,
-          occurredAt: request.occurred_at,
-        };
-      } catch (err) {
-        if (err instanceof InvalidInputError) throw invalidInput(err);
-        throw err;
-      }
-    },
-
     /** fetch baseline stats: the (user, category) baseline and the threshold that applies to it. */
     async fetchStats(userId: number, categoryId: number): Promise<ScoringContext> {
       return withStore('fetchStats', async () => {

@@ -1,8 +1,14 @@
-import { ActivityFailure, proxyActivities, proxyLocalActivities, log } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, log } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ScoringContext } from '../activities/transaction-activities';
 import type { StoredTransaction } from '../activities/ports';
-import type { AlertOutcome, ScoreTransactionResponse } from '../contracts/transaction';
+import {
+  type AlertOutcome,
+  type ScoreTransactionResponse,
+  type TransactionInput,
+  InvalidInputError,
+  parseScoreTransactionRequest,
+} from '../contracts/transaction';
 
 /**
  * Short database and compute steps run as local activities: they stay inside the worker's workflow
@@ -27,12 +33,35 @@ const alerts = proxyActivities<Activities>({
 
 /** parse → fetch baseline stats → score → persist → alert if anomalous. */
 export async function scoreTransaction(request: unknown): Promise<ScoreTransactionResponse> {
-  const txn = await steps.parseTransaction(request);
+  const txn = parseTransaction(request);
   const context = await steps.fetchStats(txn.userId, txn.categoryId);
   const outcome = await steps.scoreAmount(txn.amount, context);
   const stored = await steps.persistTransaction(txn, outcome);
   const alert = await alertIfAnomalous(stored);
   return toResponse(stored, context, alert);
+}
+
+/**
+ * parse: validation is pure and deterministic, so it runs in the workflow itself (replay-safe in the
+ * sandbox) instead of costing a local-activity round trip. Bad input fails the workflow for good.
+ */
+function parseTransaction(raw: unknown): TransactionInput {
+  try {
+    const request = parseScoreTransactionRequest(raw);
+    if (!request.transaction_id) {
+      throw new InvalidInputError([{ field: 'transaction_id', message: 'transaction_id is required to start the workflow' }]);
+    }
+    return {
+      transactionId: request.transaction_id,
+      userId: request.user_id,
+      categoryId: request.category_id,
+      amount: request.amount,
+      occurredAt: request.occurred_at,
+    };
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    throw ApplicationFailure.create({ type: 'InvalidInput', message: err.message, nonRetryable: true, details: [err.issues] });
+  }
 }
 
 async function alertIfAnomalous(stored: StoredTransaction): Promise<AlertOutcome> {
