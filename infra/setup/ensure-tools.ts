@@ -51,9 +51,11 @@ export function ensureTemporalCli(): string {
   return built;
 }
 
-/** pip packages pinned in python-tools.txt, installed only when one is missing. */
-export function ensurePythonTools(): void {
-  const requirements = path.join(__dirname, 'python-tools.txt');
+const PYTHON_IMPORT_NAMES: Record<string, string> = { 'scikit-learn': 'sklearn' };
+
+/** pip packages pinned in a requirements file beside this one, installed only when one is missing. */
+export function ensurePythonTools(file = 'python-tools.txt'): void {
+  const requirements = path.join(__dirname, file);
   if (!fs.existsSync(requirements)) return;
   const python = onPath('python3');
   if (!python) {
@@ -65,7 +67,8 @@ export function ensurePythonTools(): void {
     .split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
     .filter(Boolean)
-    .map((l) => l.split(/[=<>~!]/)[0].replace(/-/g, '_'));
+    .map((l) => l.split(/[=<>~!]/)[0])
+    .map((name) => PYTHON_IMPORT_NAMES[name] ?? name.replace(/-/g, '_'));
   const probe = spawnSync(python, ['-c', modules.map((m) => `import ${m}`).join('; ')], { stdio: 'ignore' });
   if (probe.status === 0) return;
   say(`installing Python tools: ${modules.join(', ')}`);
@@ -77,4 +80,5 @@ if (require.main === module) {
   const cli = ensureTemporalCli();
   say(`Temporal CLI: ${cli}`);
   ensurePythonTools();
+  if (process.argv.includes('--bench')) ensurePythonTools('python-bench-tools.txt');
 }
