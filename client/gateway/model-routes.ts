@@ -194,7 +194,7 @@ export async function modelRoutes(api: FastifyInstance, options: ModelRoutesOpti
       if (typeof body !== 'object' || Array.isArray(body)) throw new InvalidInputError([{ field: '', message: 'a JSON object is required' }]);
       const { data, track, ...rest } = body;
       const unknown = Object.keys(rest);
-      if (unknown.length) throw new InvalidInputError([{ field: '', message: `unknown field(s): ${unknown.join(', ')}` }]);
+      if (unknown.length) throw new InvalidInputError(unknown.map((name) => ({ field: name, message: `unknown field ${name}` })));
       if (track !== undefined && typeof track !== 'boolean') throw new InvalidInputError([{ field: 'track', message: 'track must be true or false' }]);
       return wait(models.detect(keyOf(request), data, { track, idempotencyKey: idempotencyKeyOf(request) }));
     },

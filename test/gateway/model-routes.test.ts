@@ -113,7 +113,8 @@ describe('HTTP gateway: /api/models on the real local stack', function () {
     await expect400(await call('POST', `${base}/fit`, { kind: 'stats', data: [[1, 2]] }), 'data', /at least 2 rows/);
     await expect400(await call('POST', `${base}/fit`, { kind: 'forest', data: [[1], [2]] }), 'kind', /unknown model kind "forest"/);
     await expect400(await call('POST', `${base}/fit`, { kind: 'copod', params: { contamination: 2 }, data: [[1], [2]] }), 'params', /contamination/);
-    await expect400(await call('POST', `${base}/fit`, { kind: 'stats', data: [[1]], extra: 1 }), '', /unknown field\(s\): extra/);
+    await expect400(await call('POST', `${base}/fit`, { kind: 'stats', data: [[1]], extra: 1 }), 'extra', /unknown field extra/);
+    await expect400(await call('POST', `${base}/detect`, { data: [[1]], extra: 1 }), 'extra', /unknown field extra/);
     await expect400(await call('POST', '/api/models/acme/bad%20id/fit', { kind: 'stats', data: [[1], [2]] }), 'runId', /runId must be/);
     assert.equal(stack.sql<{ n: number }>("SELECT count(*) AS n FROM models WHERE tenant = 'acme' AND run_id = 'bad'")[0].n, 0, 'nothing stored');
 
