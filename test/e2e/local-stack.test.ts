@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { canConnect, freePort } from '../../infra/net';
+
+/**
+ * `npm start` as a user runs it (the launcher under tsx), on free ports and a temporary ARGUS_HOME:
+ * it prints its addresses, scores over HTTP, stops everything on Ctrl-C, and a second start keeps the data.
+ */
+describe('the local stack (npm start)', function () {
+  this.timeout(180_000);
+  const root = path.resolve(__dirname, '../..');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-stack-'));
+  let env: NodeJS.ProcessEnv;
+  let ports: Record<string, number>;
+
+  before(async () => {
+    ports = {
+      temporal: await freePort(),
+      ui: await freePort(),
+      queue: await freePort(),
+      capture: await freePort(),
+      http: await freePort(),
+    };
+    env = {
+      ...process.env,
+      ARGUS_HOME: home,
+      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+      TEMPORAL_UI_PORT: String(ports.ui),
+      ARGUS_AZURITE_QUEUE_PORT: String(ports.queue),
+      ARGUS_CAPTURE_PORT: String(ports.capture),
+      ARGUS_HTTP_PORT: String(ports.http),
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+    };
+    delete env.SQL_CONNECTION_STRING;
+    delete env.AZURE_STORAGE_CONNECTION_STRING;
+    delete env.SENDGRID_API_KEY;
+    delete env.ARGUS_API_KEY;
+  });
+  after(() => fs.rmSync(home, { recursive: true, force: true }));
+
+  function start(): Promise<{ child: ChildProcess; banner: string }> {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(root, 'infra/stack/start.ts')], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner after 120 s\n${out}\n${err}`)), 120_000);
+      const poll = setInterval(() => {
+        if (out.includes('Try:')) {
+          clearInterval(poll);
+          clearTimeout(timer);
+          resolve({ child, banner: out });
+        }
+      }, 100);
+      child.once('exit', (code) => {
+        clearInterval(poll);
+        clearTimeout(timer);
+        reject(new Error(`exited with ${code} before the banner\n${out}\n${err}`));
+      });
+    });
+  }
+
+  function interrupt(child: ChildProcess): Promise<number | null> {
+    return new Promise((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.kill('SIGINT');
+    });
+  }
+
+  async function score(body: object) {
+    const response = await fetch(`http://127.0.0.1:${ports.http}/api/score-transaction`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('starts every part, prints its address, scores over HTTP and stops cleanly on Ctrl-C', async () => {
+    const { child, banner } = await start();
+    for (const port of Object.values(ports)) assert.ok(banner.includes(String(port)), `banner shows port ${port}:\n${banner}`);
+    assert.match(banner, /SQLite .*argus\.db/);
+
+    const first = await score({ user_id: 7, category_id: 8, amount: 12.5, transaction_id: 'stack-1' });
+    assert.equal(first.status, 200);
+    assert.equal(first.body.z_score, null);
+    assert.equal(first.body.transaction_id, 'stack-1');
+
+    assert.equal(await interrupt(child), 0);
+    for (const [name, port] of Object.entries(ports)) {
+      assert.equal(await canConnect('127.0.0.1', port), false, `${name} (port ${port}) is closed after Ctrl-C`);
+    }
+  });
+
+  it('keeps the data on a second start: the baseline, the stored row and the workflow history', async () => {
+    const { child } = await start();
+    try {
+      // The same transaction id returns the first run's result from Temporal's persisted history.
+      const repeat = await score({ user_id: 7, category_id: 8, amount: 12.5, transaction_id: 'stack-1' });
+      assert.equal(repeat.status, 200);
+      assert.equal(repeat.body.transaction_id, 'stack-1');
+      const next = await score({ user_id: 7, category_id: 8, amount: 13, transaction_id: 'stack-2' });
+      assert.deepEqual(next.body.baseline, { mean: 12.5, std_dev: 0, sample_count: 1 });
+    } finally {
+      assert.equal(await interrupt(child), 0);
+    }
+    const db = new Database(path.join(home, 'argus.db'), { readonly: true });
+    const rows = db.prepare('SELECT transaction_id FROM anomaly_transactions ORDER BY transaction_id').all();
+    db.close();
+    assert.deepEqual(rows, [{ transaction_id: 'stack-1' }, { transaction_id: 'stack-2' }]);
+  });
+});
