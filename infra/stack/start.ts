@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     const gateway = await startGateway(config, argus);
     stops.push(['gateway', () => gateway.close()]);
     lines.push(['HTTP gateway', `${gateway.url}/api/score-transaction`]);
+    lines.push(['Models API', `${gateway.url}/api/models/{tenant}/{runId}`]);
     lines.push(['API docs', `${gateway.url}/docs`]);
   } catch (err) {
     log.error({ err }, 'Argus failed to start');
