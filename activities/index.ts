@@ -1,13 +1,15 @@
 import { createModelActivities, type ModelActivityDeps } from './model-activities';
+import { createTimeSeriesActivities, type TimeSeriesActivityDeps } from './timeseries-activities';
 import { createTransactionActivities, type TransactionActivityDeps } from './transaction-activities';
 
-export type ActivityDeps = TransactionActivityDeps & ModelActivityDeps;
+export type ActivityDeps = TransactionActivityDeps & ModelActivityDeps & TimeSeriesActivityDeps;
 
 /** Every activity Argus registers, built from the dependencies a worker (or a test) injects. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createTransactionActivities(deps),
     ...createModelActivities(deps),
+    ...createTimeSeriesActivities(deps),
   };
 }
 

@@ -34,9 +34,27 @@ import {
   parseModelKey,
   parseUpdateModelRequest,
 } from '../contracts/model';
+import {
+  type ChangePointResult,
+  type EntireDetectResult,
+  type LastDetectResult,
+  type PackedTimeSeriesResult,
+  type TimeSeriesDetectionInput,
+  type TimeSeriesMode,
+  MAX_PACKED_SERIES_BYTES,
+  TimeSeriesTooLargeError,
+  packSeries,
+  parseTimeSeriesRequest,
+  tooManyPoints,
+  unpackChangePointResult,
+  unpackEntireResult,
+  unpackLastResult,
+} from '../contracts/timeseries';
+import type { detectTimeSeries } from '../workflows/timeseries';
 
 export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow };
 export type { DeleteModelResponse, DetectResponse, ModelInfo, ModelKey, ResultsPage };
+export type { ChangePointResult, EntireDetectResult, LastDetectResult };
 
 /**
  * Fit, update and delete of one model share this workflow id, so two writes of a model never run at
@@ -79,6 +97,19 @@ function rethrowModelFailure(err: unknown, key: ModelKey): never {
   throw err;
 }
 
+/** Bad input found by the worker as the SDK's InvalidInputError, naming the field. */
+function rethrowInvalidInput(err: unknown): never {
+  if (err instanceof WorkflowFailedError) {
+    for (let link: unknown = err.cause; link; link = (link as { cause?: unknown }).cause) {
+      if (link instanceof ApplicationFailure && link.type === 'InvalidInput') {
+        const issues = issuesSchema.safeParse(link.details?.[0]);
+        throw new InvalidInputError(issues.success && issues.data.length > 0 ? issues.data : [{ field: '', message: link.message }]);
+      }
+    }
+  }
+  throw err;
+}
+
 export interface ScoreOptions {
   /**
    * Without a transaction_id, the same idempotency key and content give the same transaction id, so a
@@ -112,6 +143,8 @@ export class ArgusClient {
     private readonly eagerStart: boolean,
     /** Largest model data (as JSON) one call may send: it travels as a single Temporal payload. */
     readonly maxModelPayloadBytes: number,
+    /** Longest series detected inline (ARGUS_TIMESERIES_MAX_POINTS). */
+    readonly maxSeriesPoints: number,
   ) {}
 
   /**
@@ -130,6 +163,7 @@ export class ArgusClient {
       owned,
       connection instanceof NativeConnection,
       config.models.maxBodyBytes,
+      config.timeSeries.maxPoints,
     );
   }
 
@@ -291,6 +325,47 @@ export class ArgusClient {
   async deleteModel(key: ModelKey): Promise<DeleteModelResponse> {
     const checkedKey = parseModelKey(key);
     return this.writeModel(checkedKey, 'delete', 'deleteModel', [checkedKey]);
+  }
+
+  // ── time series (Azure Anomaly Detector's univariate calls) ──
+
+  /** Validates an Azure-shaped request, runs the detection workflow and unpacks its answer. */
+  private async detectSeries(mode: TimeSeriesMode, request: unknown): Promise<PackedTimeSeriesResult> {
+    const { series, ...options } = parseTimeSeriesRequest(mode, request);
+    if (series.length > this.maxSeriesPoints) throw tooManyPoints(series.length, this.maxSeriesPoints);
+    const input: TimeSeriesDetectionInput = { mode, series: packSeries(series), options };
+    const bytes = Buffer.byteLength(JSON.stringify(input), 'utf8');
+    if (bytes > MAX_PACKED_SERIES_BYTES) {
+      throw new TimeSeriesTooLargeError(
+        `the series packs to ${bytes} bytes, above the ${MAX_PACKED_SERIES_BYTES} one Temporal payload may carry (irregular timestamps cost 8 bytes a point): send it as a CSV batch by file reference`,
+      );
+    }
+    try {
+      return await this.temporal.workflow.execute<typeof detectTimeSeries>('detectTimeSeries', {
+        taskQueue: this.taskQueue,
+        // Detection stores nothing, so a repeat is simply computed again.
+        workflowId: `timeseries/${mode}/${crypto.randomUUID()}`,
+        args: [input],
+        requestEagerStart: this.eagerStart,
+      });
+    } catch (err) {
+      rethrowInvalidInput(err);
+    }
+  }
+
+  /** Azure's `/timeseries/entire/detect`: expected value, margins and anomaly flags for every point. */
+  async detectEntireSeries(request: unknown): Promise<EntireDetectResult> {
+    return unpackEntireResult(await this.detectSeries('entire', request));
+  }
+
+  /** Azure's `/timeseries/last/detect`: is the last point anomalous, judged on the points before it. */
+  async detectLastPoint(request: unknown): Promise<LastDetectResult> {
+    return unpackLastResult(await this.detectSeries('last', request));
+  }
+
+  /** Azure's `/timeseries/changepoint/detect`: where the level shifts, with a confidence for each. */
+  async detectChangePoints(request: unknown): Promise<ChangePointResult> {
+    return unpackChangePointResult(await this.detectSeries('changepoint', request));
   }
 
   async close(): Promise<void> {

@@ -65,6 +65,9 @@ const envSchema = z.object({
   // Models: request bodies travel as one Temporal payload (2 MB at most), so the default stays below it
   ARGUS_MODEL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_500_000),
   ARGUS_MODEL_MAX_TRAINING_ROWS: z.coerce.number().int().min(0).default(20_000),
+
+  // Time series detected inline travel packed as one Temporal payload; longer ones belong to CSV batches
+  ARGUS_TIMESERIES_MAX_POINTS: z.coerce.number().int().min(12).default(100_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -101,6 +104,7 @@ export interface ArgusConfig {
   http: { host: string; port: number; apiKey?: string };
   /** maxTrainingRows: raw rows a detector model keeps so update can refit (beyond it update is refused). */
   models: { maxBodyBytes: number; maxTrainingRows: number };
+  timeSeries: { maxPoints: number };
 }
 
 export class ConfigError extends Error {
@@ -153,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
     scoring: { zThreshold: e.ARGUS_Z_THRESHOLD, minSamples: e.ARGUS_MIN_SAMPLES, minStdDev: e.ARGUS_MIN_STD_DEV },
     http: { host: e.ARGUS_HTTP_HOST, port: e.ARGUS_HTTP_PORT, apiKey: e.ARGUS_API_KEY },
     models: { maxBodyBytes: e.ARGUS_MODEL_MAX_BODY_BYTES, maxTrainingRows: e.ARGUS_MODEL_MAX_TRAINING_ROWS },
+    timeSeries: { maxPoints: e.ARGUS_TIMESERIES_MAX_POINTS },
   };
 }

@@ -47,6 +47,7 @@ export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
       isTransientStoreError: isTransientSqlError,
       models,
       modelLimits: config.models,
+      timeSeriesLimits: config.timeSeries,
     }),
   });
   const done = worker.run().finally(async () => {

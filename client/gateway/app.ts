@@ -7,6 +7,7 @@ import type { Logger } from '../../infra/logger';
 import type { ArgusClient } from '../argus-client';
 import { type ArgusFailure, classifyFailure, withDeadline } from '../failures';
 import { type ModelApi, modelRoutes } from './model-routes';
+import { hasTimeSeriesApi, timeSeriesRoutes } from './timeseries-routes';
 import {
   type ErrorResponse,
   errorResponseJsonSchema,
@@ -240,6 +241,8 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       const { api: models, maxBodyBytes, timeoutMs } = options.models;
       api.register(modelRoutes, { models, maxBodyBytes, timeoutMs, secured: Boolean(apiKey) });
     }
+    // An SDK client brings Azure Anomaly Detector's time-series calls along (see timeseries-routes.ts).
+    if (hasTimeSeriesApi(argus)) api.register(timeSeriesRoutes, { timeSeries: argus, secured: Boolean(apiKey) });
   });
 
   return app;

@@ -89,6 +89,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     isTransientStoreError: isTransientSqlError,
     models,
     modelLimits: config.models,
+    timeSeriesLimits: config.timeSeries,
   });
   sharedBundle ??= bundleArgusWorkflows();
   const worker: Worker = await createArgusWorker({
