@@ -8,6 +8,7 @@ import { type ArgusConfig, ConfigError, loadConfig } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { ArgusClient, type BaselineRow } from './argus-client';
 import { registerModelCommands } from './cli-models';
+import { registerTimeSeriesCommands } from './cli-timeseries';
 import {
   EXIT_FAILURE,
   EXIT_INVALID_INPUT,
@@ -185,6 +186,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     });
 
   registerModelCommands(program, { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText });
+  registerTimeSeriesCommands(program, { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText });
 
   try {
     await program.parseAsync(argv);
