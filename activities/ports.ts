@@ -44,12 +44,29 @@ export interface RecordOutcome {
 
 export interface AlertDelivery {
   transactionId: string;
-  status: 'sent' | 'retrying' | 'dead_lettered';
+  /** 'pending': a dispatcher claimed it, no attempt recorded yet. */
+  status: 'pending' | 'sent' | 'retrying' | 'dead_lettered';
+  /** Recorded delivery attempts (recordAlertDelivery calls); a claim alone does not count. */
   attempts: number;
   lastError: string | null;
   providerMessageId: string | null;
   updatedAt: string;
+  /** Who holds the delivery lease, and until when (ISO UTC, the database's clock); null when free. */
+  claimedBy: string | null;
+  claimedUntil: string | null;
 }
+
+/** What a delivery attempt ends in; 'pending' only ever comes from a claim. */
+export type RecordedDeliveryStatus = Exclude<AlertDelivery['status'], 'pending'>;
+
+/** What {@link AnomalyStore.claimAlertDelivery} decided. */
+export type AlertClaim =
+  /** The caller holds the lease now; `attempts` delivery attempts were recorded before. */
+  | { outcome: 'claimed'; attempts: number }
+  /** The delivery is final: an email went out, or the message was dead-lettered. Nothing to send. */
+  | { outcome: 'done'; status: 'sent' | 'dead_lettered' }
+  /** Another claimant holds an unexpired lease; it ends in `retryInMs`. */
+  | { outcome: 'busy'; retryInMs: number };
 
 export interface AnomalyStore {
   /** Applies pending schema migrations for this dialect. Idempotent. */
@@ -72,12 +89,20 @@ export interface AnomalyStore {
   listTransactionsByAlertStatus(status: AlertStatus, limit: number): Promise<StoredTransaction[]>;
   getAlertDelivery(transactionId: string): Promise<AlertDelivery | null>;
   /**
-   * Records one delivery attempt (attempts + 1) and moves the transaction's alert status with it:
-   * sent → 'sent', dead_lettered → 'dead_lettered', retrying → unchanged.
+   * Atomically claims the right to send the transaction's alert email for `leaseMs`: 'done' when the
+   * ledger says sent or dead_lettered; 'busy' while another claimant's lease runs; otherwise takes (or,
+   * for the same claimant, renews) the lease, creating the ledger row as 'pending' if absent.
+   * Lease times are the database's clock, never the caller's, so replicas with skewed clocks agree.
+   * Fails permanently for a transaction that was never stored.
+   */
+  claimAlertDelivery(transactionId: string, claimant: string, leaseMs: number): Promise<AlertClaim>;
+  /**
+   * Records one delivery attempt (attempts + 1), releases any claim, and moves the transaction's
+   * alert status with it: sent → 'sent', dead_lettered → 'dead_lettered', retrying → unchanged.
    */
   recordAlertDelivery(
     transactionId: string,
-    outcome: { status: AlertDelivery['status']; error?: string; providerMessageId?: string },
+    outcome: { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string },
   ): Promise<AlertDelivery>;
   close(): Promise<void>;
 }

@@ -157,10 +157,62 @@ FROM dbo.anomaly_transactions
 WHERE alert_status = @status
 ORDER BY id;`;
 
+const DELIVERY_COLUMNS = `transaction_id, status, attempts, last_error, provider_message_id, updated_at,
+  claimed_by, claimed_until`;
+
 export const GET_ALERT_DELIVERY = `
-SELECT transaction_id, status, attempts, last_error, provider_message_id, updated_at
+SELECT ${DELIVERY_COLUMNS}
 FROM dbo.alert_deliveries
 WHERE transaction_id = @transaction_id;`;
+
+/**
+ * The delivery lease: 'done' when the ledger is final, 'busy' while another claimant's lease runs,
+ * else takes or renews the lease (inserting a 'pending' row when there is none). UPDLOCK, HOLDLOCK on
+ * the read holds the key (or, for a missing row, its key range) until commit, so of two concurrent
+ * claimants the second waits and then sees the first one's lease. Every time is the server's
+ * SYSUTCDATETIME(), read once, so replicas with skewed clocks agree on who holds the lease.
+ */
+export const CLAIM_ALERT_DELIVERY = `
+SET XACT_ABORT ON;
+SET NOCOUNT ON;
+DECLARE @now DATETIME2(3) = SYSUTCDATETIME();
+DECLARE @found BIT = 0;
+DECLARE @status NVARCHAR(16);
+DECLARE @attempts INT = 0;
+DECLARE @holder NVARCHAR(256);
+DECLARE @held_until DATETIME2(3);
+DECLARE @outcome NVARCHAR(8) = N'claimed';
+BEGIN TRANSACTION;
+
+SELECT
+  @found = 1,
+  @status = status,
+  @attempts = attempts,
+  @holder = claimed_by,
+  @held_until = claimed_until
+FROM dbo.alert_deliveries WITH (UPDLOCK, HOLDLOCK)
+WHERE transaction_id = @transaction_id;
+
+IF @found = 1 AND @status IN (N'sent', N'dead_lettered')
+  SET @outcome = N'done';
+ELSE IF @found = 1 AND @holder IS NOT NULL AND @holder <> @claimant AND @held_until > @now
+  SET @outcome = N'busy';
+ELSE IF @found = 1
+  UPDATE dbo.alert_deliveries
+  SET claimed_by = @claimant,
+      claimed_until = DATEADD(MILLISECOND, @lease_ms, @now)
+  WHERE transaction_id = @transaction_id;
+ELSE
+  INSERT INTO dbo.alert_deliveries (transaction_id, status, attempts, claimed_by, claimed_until)
+  VALUES (@transaction_id, N'pending', 0, @claimant, DATEADD(MILLISECOND, @lease_ms, @now));
+
+COMMIT TRANSACTION;
+
+SELECT
+  @outcome AS outcome,
+  @status AS status,
+  @attempts AS attempts,
+  CASE WHEN @outcome = N'busy' THEN DATEDIFF(MILLISECOND, @now, @held_until) ELSE 0 END AS retry_in_ms;`;
 
 /**
  * One delivery attempt: attempts + 1, and the transaction's alert status follows a final verdict.
@@ -175,7 +227,9 @@ DECLARE @delivery TABLE (
   attempts            INT            NOT NULL,
   last_error          NVARCHAR(4000) NULL,
   provider_message_id NVARCHAR(256)  NULL,
-  updated_at          DATETIME2(3)   NOT NULL
+  updated_at          DATETIME2(3)   NOT NULL,
+  claimed_by          NVARCHAR(256)  NULL,
+  claimed_until       DATETIME2(3)   NULL
 );
 BEGIN TRANSACTION;
 
@@ -188,12 +242,14 @@ WHEN MATCHED THEN
     attempts = target.attempts + 1,
     last_error = COALESCE(@last_error, target.last_error),
     provider_message_id = COALESCE(@provider_message_id, target.provider_message_id),
-    updated_at = SYSUTCDATETIME()
+    updated_at = SYSUTCDATETIME(),
+    claimed_by = NULL,
+    claimed_until = NULL
 WHEN NOT MATCHED THEN
   INSERT (transaction_id, status, attempts, last_error, provider_message_id)
   VALUES (@transaction_id, @status, 1, @last_error, @provider_message_id)
 OUTPUT inserted.transaction_id, inserted.status, inserted.attempts, inserted.last_error,
-       inserted.provider_message_id, inserted.updated_at
+       inserted.provider_message_id, inserted.updated_at, inserted.claimed_by, inserted.claimed_until
 INTO @delivery;
 
 UPDATE t
@@ -204,7 +260,7 @@ WHERE d.status IN (N'sent', N'dead_lettered');
 
 COMMIT TRANSACTION;
 
-SELECT transaction_id, status, attempts, last_error, provider_message_id, updated_at FROM @delivery;`;
+SELECT ${DELIVERY_COLUMNS} FROM @delivery;`;
 
 /** Every statement above by name, for the grammar check. */
 export const MSSQL_STATEMENTS: Readonly<Record<string, string>> = {
@@ -222,6 +278,7 @@ export const MSSQL_STATEMENTS: Readonly<Record<string, string>> = {
   SET_ALERT_STATUS,
   LIST_TRANSACTIONS_BY_ALERT_STATUS,
   GET_ALERT_DELIVERY,
+  CLAIM_ALERT_DELIVERY,
   RECORD_ALERT_DELIVERY,
 };
 

@@ -1,9 +1,11 @@
 import sql from 'mssql';
 import type {
+  AlertClaim,
   AlertDelivery,
   AlertStatus,
   AnomalyStore,
   Baseline,
+  RecordedDeliveryStatus,
   RecordOutcome,
   ScoredTransaction,
   StoredTransaction,
@@ -13,6 +15,7 @@ import { PermanentStoreError, toStoreError } from '../sql/errors';
 import { loadMigrations, splitTsqlBatches } from './migrations';
 import * as T from './mssql-statements';
 import {
+  checkAlertClaim,
   checkAlertStatus,
   checkBaseline,
   checkIds,
@@ -49,6 +52,15 @@ interface DeliveryRow {
   last_error: string | null;
   provider_message_id: string | null;
   updated_at: Date;
+  claimed_by: string | null;
+  claimed_until: Date | null;
+}
+
+interface ClaimRow {
+  outcome: 'claimed' | 'done' | 'busy';
+  status: AlertDelivery['status'] | null;
+  attempts: number;
+  retry_in_ms: number;
 }
 
 type Input = [name: string, type: sql.ISqlType | (() => sql.ISqlType), value: unknown];
@@ -235,9 +247,28 @@ export class MssqlAnomalyStore implements AnomalyStore {
     return row ? toDelivery(row) : null;
   }
 
+  async claimAlertDelivery(transactionId: string, claimant: string, leaseMs: number): Promise<AlertClaim> {
+    const claim = checkAlertClaim(transactionId, claimant, leaseMs);
+    const result = await this.query<ClaimRow>('claimAlertDelivery', T.CLAIM_ALERT_DELIVERY, [
+      ['transaction_id', sql.NVarChar(128), claim.transactionId],
+      ['claimant', sql.NVarChar(256), claim.claimant],
+      ['lease_ms', sql.Int, claim.leaseMs],
+    ]);
+    const row = result.recordset[0];
+    if (!row) throw new PermanentStoreError('claimAlertDelivery', new Error('the claim outcome was not returned'));
+    switch (row.outcome) {
+      case 'done':
+        return { outcome: 'done', status: row.status === 'dead_lettered' ? 'dead_lettered' : 'sent' };
+      case 'busy':
+        return { outcome: 'busy', retryInMs: Math.max(1, row.retry_in_ms) };
+      default:
+        return { outcome: 'claimed', attempts: row.attempts };
+    }
+  }
+
   async recordAlertDelivery(
     transactionId: string,
-    outcome: { status: AlertDelivery['status']; error?: string; providerMessageId?: string },
+    outcome: { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string },
   ): Promise<AlertDelivery> {
     const result = await this.query<DeliveryRow>('recordAlertDelivery', T.RECORD_ALERT_DELIVERY, [
       ['transaction_id', sql.NVarChar(128), transactionId],
@@ -284,5 +315,7 @@ function toDelivery(row: DeliveryRow): AlertDelivery {
     lastError: row.last_error,
     providerMessageId: row.provider_message_id,
     updatedAt: row.updated_at.toISOString(),
+    claimedBy: row.claimed_by,
+    claimedUntil: iso(row.claimed_until),
   };
 }

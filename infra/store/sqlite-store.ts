@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type {
+  AlertClaim,
   AlertDelivery,
   AlertStatus,
   AnomalyStore,
   Baseline,
+  RecordedDeliveryStatus,
   RecordOutcome,
   ScoredTransaction,
   StoredTransaction,
@@ -14,6 +16,7 @@ import type { Logger } from '../logger';
 import { PermanentStoreError, toStoreError } from '../sql/errors';
 import { loadMigrations, type Migration } from './migrations';
 import {
+  checkAlertClaim,
   checkAlertStatus,
   checkBaseline,
   checkIds,
@@ -36,6 +39,8 @@ const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
 const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
   detector, batch_id, alert_status, created_at`;
+
+const DELIVERY_COLUMNS = `transaction_id, status, attempts, last_error, provider_message_id, updated_at, claimed_by, claimed_until`;
 
 /** The statements a store runs, prepared once on first use (after migrations created the tables). */
 const STATEMENTS = {
@@ -79,8 +84,16 @@ const STATEMENTS = {
       AND (alert_status NOT IN (${FINAL_ALERT_STATUSES.map((s) => `'${s}'`).join(', ')}) OR @status IN (${FINAL_ALERT_STATUSES.map((s) => `'${s}'`).join(', ')}))`,
   transactionExists: `SELECT 1 FROM anomaly_transactions WHERE transaction_id = ?`,
   listByAlertStatus: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE alert_status = ? ORDER BY id LIMIT ?`,
-  getAlertDelivery: `SELECT transaction_id, status, attempts, last_error, provider_message_id, updated_at
+  getAlertDelivery: `SELECT ${DELIVERY_COLUMNS} FROM alert_deliveries WHERE transaction_id = ?`,
+  // 'now' is fixed within one statement, so the lease is compared and measured against one instant.
+  readAlertClaim: `SELECT status, attempts, claimed_by,
+      CAST(ROUND((julianday(claimed_until) - julianday('now')) * 86400000.0) AS INTEGER) AS lease_left_ms
     FROM alert_deliveries WHERE transaction_id = ?`,
+  takeAlertClaim: `INSERT INTO alert_deliveries (transaction_id, status, attempts, claimed_by, claimed_until)
+    VALUES (@transactionId, 'pending', 0, @claimant, strftime('%Y-%m-%dT%H:%M:%fZ', julianday('now') + @leaseMs / 86400000.0))
+    ON CONFLICT (transaction_id) DO UPDATE SET
+      claimed_by = excluded.claimed_by,
+      claimed_until = excluded.claimed_until`,
   // Once an email went out the delivery stays 'sent': a duplicate message must not reopen it.
   recordAlertDelivery: `INSERT INTO alert_deliveries (transaction_id, status, attempts, last_error, provider_message_id)
     VALUES (@transactionId, @status, 1, @error, @providerMessageId)
@@ -89,8 +102,10 @@ const STATEMENTS = {
       attempts = attempts + 1,
       last_error = COALESCE(excluded.last_error, last_error),
       provider_message_id = COALESCE(excluded.provider_message_id, provider_message_id),
-      updated_at = ${NOW}
-    RETURNING transaction_id, status, attempts, last_error, provider_message_id, updated_at`,
+      updated_at = ${NOW},
+      claimed_by = NULL,
+      claimed_until = NULL
+    RETURNING ${DELIVERY_COLUMNS}`,
   markTransactionDelivered: `UPDATE anomaly_transactions SET alert_status = @status WHERE transaction_id = @transactionId`,
 } as const;
 
@@ -117,6 +132,15 @@ interface DeliveryRow {
   last_error: string | null;
   provider_message_id: string | null;
   updated_at: string;
+  claimed_by: string | null;
+  claimed_until: string | null;
+}
+
+interface ClaimRow {
+  status: AlertDelivery['status'];
+  attempts: number;
+  claimed_by: string | null;
+  lease_left_ms: number | null;
 }
 
 /**
@@ -130,8 +154,9 @@ export class SqliteAnomalyStore implements AnomalyStore {
   private readonly recordTxn: (txn: ScoredTransaction, fold: boolean) => RecordOutcome;
   private readonly recordDelivery: (
     transactionId: string,
-    outcome: { status: AlertDelivery['status']; error?: string; providerMessageId?: string },
+    outcome: { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string },
   ) => AlertDelivery;
+  private readonly claimDelivery: (transactionId: string, claimant: string, leaseMs: number) => AlertClaim;
   private readonly setThreshold: (userId: number | null, categoryId: number | null, z: number | null) => void;
 
   constructor(
@@ -178,6 +203,18 @@ export class SqliteAnomalyStore implements AnomalyStore {
         s.markTransactionDelivered.run({ transactionId, status: row.status });
       }
       return toDelivery(row);
+    }).immediate;
+
+    // BEGIN IMMEDIATE takes the write lock before the read, so no other process can claim in between.
+    this.claimDelivery = this.db.transaction((transactionId: string, claimant: string, leaseMs: number): AlertClaim => {
+      const s = this.statements;
+      const row = s.readAlertClaim.get(transactionId) as ClaimRow | undefined;
+      if (row?.status === 'sent' || row?.status === 'dead_lettered') return { outcome: 'done', status: row.status };
+      if (row && row.claimed_by !== null && row.claimed_by !== claimant && (row.lease_left_ms ?? 0) > 0) {
+        return { outcome: 'busy', retryInMs: row.lease_left_ms! };
+      }
+      s.takeAlertClaim.run({ transactionId, claimant, leaseMs });
+      return { outcome: 'claimed', attempts: row?.attempts ?? 0 };
     }).immediate;
 
     this.setThreshold = this.db.transaction((userId: number | null, categoryId: number | null, z: number | null) => {
@@ -274,9 +311,16 @@ export class SqliteAnomalyStore implements AnomalyStore {
     });
   }
 
+  async claimAlertDelivery(transactionId: string, claimant: string, leaseMs: number): Promise<AlertClaim> {
+    return this.run('claimAlertDelivery', () => {
+      const claim = checkAlertClaim(transactionId, claimant, leaseMs);
+      return this.claimDelivery(claim.transactionId, claim.claimant, claim.leaseMs);
+    });
+  }
+
   async recordAlertDelivery(
     transactionId: string,
-    outcome: { status: AlertDelivery['status']; error?: string; providerMessageId?: string },
+    outcome: { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string },
   ): Promise<AlertDelivery> {
     return this.run('recordAlertDelivery', () => this.recordDelivery(transactionId, outcome));
   }
@@ -346,5 +390,7 @@ function toDelivery(row: DeliveryRow): AlertDelivery {
     lastError: row.last_error,
     providerMessageId: row.provider_message_id,
     updatedAt: row.updated_at,
+    claimedBy: row.claimed_by,
+    claimedUntil: row.claimed_until,
   };
 }

@@ -32,6 +32,19 @@ const thresholdScopeSchema = z
   .object({ userId: sqlId.optional(), categoryId: sqlId.optional() })
   .refine((s) => s.userId !== undefined || s.categoryId !== undefined, 'a threshold scope names a user, a category or both');
 
+/** A lease beyond Azure Queue's longest visibility timeout (7 days) would outlive any message it guards. */
+export const MAX_ALERT_LEASE_MS = 7 * 24 * 3600 * 1000;
+
+const alertClaimSchema = z.object({
+  transactionId: z.string().min(1).max(128),
+  claimant: z.string().min(1).max(256),
+  leaseMs: z.number().int().min(1).max(MAX_ALERT_LEASE_MS),
+});
+
+export function checkAlertClaim(transactionId: string, claimant: string, leaseMs: number) {
+  return check('claimAlertDelivery', alertClaimSchema, { transactionId, claimant, leaseMs });
+}
+
 export const ALERT_STATUSES: readonly AlertStatus[] = ['none', 'pending', 'queued', 'failed', 'sent', 'dead_lettered'];
 
 /** Alert states only the dispatcher may leave behind: a late 'queued' must not hide a sent email. */

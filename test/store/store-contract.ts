@@ -345,6 +345,92 @@ export function describeStoreContract(label: string, makeHarness: () => Promise<
         await assert.rejects(store.recordAlertDelivery(txnId('missing'), { status: 'sent' }), PermanentStoreError);
       });
     });
+
+    describe('alert delivery claims', function () {
+      const anomalous = async () => {
+        const { transaction } = await store.recordTransaction(scored(freshKey(), 1, { zScore: 5, isAnomaly: true }), { foldIntoBaseline: false });
+        await store.setAlertStatus(transaction.transactionId, 'queued');
+        return transaction.transactionId;
+      };
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+      it('leases a delivery: busy for another claimant until the lease ends, renewable by its holder', async function () {
+        this.timeout(20_000);
+        const id = await anomalous();
+
+        assert.deepEqual(await store.claimAlertDelivery(id, 'dispatcher-a', 60_000), { outcome: 'claimed', attempts: 0 });
+        const pending = await store.getAlertDelivery(id);
+        assert.equal(pending?.status, 'pending', 'a claim creates the ledger row before any attempt');
+        assert.equal(pending?.attempts, 0);
+        assert.equal(pending?.claimedBy, 'dispatcher-a');
+        // Both stamps come from the database's clock, so their gap is the lease whatever this machine's clock says.
+        const leaseSpan = Date.parse(pending!.claimedUntil!) - Date.parse(pending!.updatedAt);
+        assert.ok(Math.abs(leaseSpan - 60_000) < 2_000, `lease spans ${leaseSpan} ms`);
+        assert.equal((await store.getTransaction(id))?.alertStatus, 'queued', 'a claim leaves the alert status');
+
+        const busy = await store.claimAlertDelivery(id, 'dispatcher-b', 60_000);
+        assert.equal(busy.outcome, 'busy');
+        assert.ok(busy.outcome === 'busy' && busy.retryInMs > 55_000 && busy.retryInMs <= 60_000, `retryInMs ${JSON.stringify(busy)}`);
+
+        // The holder renews, here to a short lease, which then runs out.
+        assert.deepEqual(await store.claimAlertDelivery(id, 'dispatcher-a', 400), { outcome: 'claimed', attempts: 0 });
+        const shortBusy = await store.claimAlertDelivery(id, 'dispatcher-b', 60_000);
+        assert.ok(shortBusy.outcome === 'busy' && shortBusy.retryInMs <= 400, `retryInMs ${JSON.stringify(shortBusy)}`);
+        await sleep(600);
+        assert.deepEqual(await store.claimAlertDelivery(id, 'dispatcher-b', 60_000), { outcome: 'claimed', attempts: 0 }, 'an expired lease is taken over');
+        assert.equal((await store.claimAlertDelivery(id, 'dispatcher-a', 60_000)).outcome, 'busy', 'the former holder lost it');
+        assert.equal((await store.getAlertDelivery(id))?.claimedBy, 'dispatcher-b');
+      });
+
+      it('a recorded attempt releases the claim; once sent, every claim says done', async function () {
+        const id = await anomalous();
+        assert.equal((await store.claimAlertDelivery(id, 'dispatcher-a', 60_000)).outcome, 'claimed');
+
+        const retrying = await store.recordAlertDelivery(id, { status: 'retrying', error: '503 Service Unavailable' });
+        assert.equal(retrying.attempts, 1, 'the claim itself is no attempt');
+        assert.equal(retrying.claimedBy, null);
+        assert.equal(retrying.claimedUntil, null);
+        assert.deepEqual(await store.claimAlertDelivery(id, 'dispatcher-b', 60_000), { outcome: 'claimed', attempts: 1 });
+
+        const sent = await store.recordAlertDelivery(id, { status: 'sent', providerMessageId: 'sg-claimed' });
+        assert.equal(sent.status, 'sent');
+        assert.equal(sent.attempts, 2);
+        assert.equal(sent.claimedBy, null);
+        for (const claimant of ['dispatcher-a', 'dispatcher-b', 'dispatcher-c']) {
+          assert.deepEqual(await store.claimAlertDelivery(id, claimant, 60_000), { outcome: 'done', status: 'sent' });
+        }
+        assert.deepEqual(await store.getAlertDelivery(id), sent, 'a refused claim changes nothing');
+      });
+
+      it('a dead-lettered delivery is done as well', async function () {
+        const id = await anomalous();
+        await store.recordAlertDelivery(id, { status: 'dead_lettered', error: 'provider refused' });
+        assert.deepEqual(await store.claimAlertDelivery(id, 'dispatcher-a', 60_000), { outcome: 'done', status: 'dead_lettered' });
+      });
+
+      it('of 50 concurrent claims from two store instances exactly one wins', async function () {
+        this.timeout(60_000);
+        const id = await anomalous();
+        const peer = await openStore();
+        const outcomes = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => (i % 2 ? store : peer).claimAlertDelivery(id, `dispatcher-${i}`, 60_000)),
+        );
+        const winners = outcomes.flatMap((o, i) => (o.outcome === 'claimed' ? [`dispatcher-${i}`] : []));
+        assert.equal(winners.length, 1, JSON.stringify(outcomes));
+        assert.equal(outcomes.filter((o) => o.outcome === 'busy').length, 49);
+        assert.equal((await store.getAlertDelivery(id))?.claimedBy, winners[0]);
+      });
+
+      it('refuses a transaction that was never stored and a lease that is not a positive whole number of ms', async function () {
+        await assert.rejects(store.claimAlertDelivery(txnId('missing'), 'dispatcher-a', 60_000), PermanentStoreError);
+        const id = await anomalous();
+        for (const lease of [0, -5, 1.5, Number.NaN]) {
+          await assert.rejects(store.claimAlertDelivery(id, 'dispatcher-a', lease), PermanentStoreError, `lease ${lease}`);
+        }
+        await assert.rejects(store.claimAlertDelivery(id, '', 60_000), PermanentStoreError);
+        assert.equal(await store.getAlertDelivery(id), null);
+      });
+    });
   });
 }
 

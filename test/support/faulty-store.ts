@@ -67,6 +67,7 @@ export function createFaultyStore(inner: AnomalyStore): FaultyStore {
     listTransactionsByAlertStatus: (status, limit) =>
       call('listTransactionsByAlertStatus', () => inner.listTransactionsByAlertStatus(status, limit)),
     getAlertDelivery: (id) => call('getAlertDelivery', () => inner.getAlertDelivery(id)),
+    claimAlertDelivery: (id, claimant, leaseMs) => call('claimAlertDelivery', () => inner.claimAlertDelivery(id, claimant, leaseMs)),
     recordAlertDelivery: (id, outcome) => call('recordAlertDelivery', () => inner.recordAlertDelivery(id, outcome)),
     close: () => inner.close(),
   };
