@@ -14,7 +14,7 @@ import {
 import { InvalidInputError } from '../contracts/transaction';
 import { type EngineLimits, type TrainedModel, asInvalidInput, detect, train, update } from './model-engine';
 import type { ModelRecord, ModelStore, NewModelResult } from './ports';
-import { invalidInput } from './transaction-activities';
+import { invalidInput, storeGuard } from './failures';
 
 export interface ModelActivityDeps {
   models: ModelStore;
@@ -90,19 +90,7 @@ export function toModelInfo(model: ModelRecord): ModelInfo {
 export function createModelActivities(deps: ModelActivityDeps) {
   const { models, modelLimits } = deps;
 
-  async function withStore<T>(step: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
-      if (deps.isTransientStoreError(err)) throw err;
-      throw ApplicationFailure.create({
-        type: 'PermanentStoreError',
-        message: `${step} failed permanently: ${err instanceof Error ? err.message : String(err)}`,
-        nonRetryable: true,
-        cause: err instanceof Error ? err : undefined,
-      });
-    }
-  }
+  const withStore = storeGuard(deps.isTransientStoreError);
 
   function validated<T>(work: () => T): T {
     try {

@@ -1,6 +1,6 @@
-import { ApplicationFailure } from '@temporalio/common';
-import { type TransactionInput, InvalidInputError } from '../contracts/transaction';
+import type { TransactionInput } from '../contracts/transaction';
 import { zScore } from '../detection/univariate/zscore';
+import { storeGuard } from './failures';
 import type { AlertMessage, AlertQueue, AnomalyStore, Baseline, Clock, StoredTransaction } from './ports';
 
 export interface ScoringRules {
@@ -31,11 +31,6 @@ export interface ScoreOutcome {
 
 export const Z_SCORE_DETECTOR = 'zscore';
 
-/** Bad input as a failure Temporal will not retry; details carry the {field, message} issues. */
-export function invalidInput(error: InvalidInputError): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidInput', message: error.message, nonRetryable: true, details: [error.issues] });
-}
-
 /**
  * Activities of the single-transaction path. Store failures are sorted here: transient ones are
  * rethrown for Temporal to retry with backoff, permanent ones become non-retryable failures.
@@ -43,20 +38,7 @@ export function invalidInput(error: InvalidInputError): ApplicationFailure {
 export function createTransactionActivities(deps: TransactionActivityDeps) {
   const { store, queue, clock, scoring } = deps;
 
-  async function withStore<T>(step: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
-      if (deps.isTransientStoreError(err)) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      throw ApplicationFailure.create({
-        type: 'PermanentStoreError',
-        message: `${step} failed permanently: ${message}`,
-        nonRetryable: true,
-        cause: err instanceof Error ? err : undefined,
-      });
-    }
-  }
+  const withStore = storeGuard(deps.isTransientStoreError);
 
   return {
     /** fetch baseline stats: the (user, category) baseline and the threshold that applies to it. */
