@@ -166,6 +166,81 @@ describe('SqliteAnomalyStore specifics', function () {
     assert.ok(Math.abs(baseline!.stdDev - Math.sqrt(m2 / (amounts.length - 1))) <= 1e-9 * baseline!.stdDev);
   });
 
+  it('of two dispatcher processes claiming the same 400 deliveries at once, exactly one wins each', async function () {
+    this.timeout(120_000);
+    const file = path.join(dir, 'claims.db');
+    const store = open(file);
+    await store.migrate();
+    const count = 400;
+    for (let i = 0; i < count; i++) {
+      await store.recordTransaction(
+        { transactionId: `claim-${i}`, userId: 1, categoryId: 2, amount: 3, occurredAt: null, zScore: 9, isAnomaly: true, detector: 'zscore', batchId: null },
+        { foldIntoBaseline: false },
+      );
+    }
+    const script = path.join(__dirname, 'fixtures', 'claim-many.ts');
+    const startAt = String(Date.now() + 3000);
+    const children = await Promise.all(
+      ['replica-a', 'replica-b'].map((claimant) =>
+        run(process.execPath, ['--require', 'tsx/cjs', script, file, 'claim', String(count), claimant, startAt]),
+      ),
+    );
+    type ChildReport = { won: string[]; outcomes: Record<string, number>; firstClaimAt: number; lastClaimAt: number };
+    const [a, b] = children.map((c) => JSON.parse(c.stdout) as ChildReport);
+    assert.ok(a!.firstClaimAt < b!.lastClaimAt && b!.firstClaimAt < a!.lastClaimAt, `the two processes claimed at the same time: ${JSON.stringify([a, b])}`);
+    assert.equal(a!.won.length + b!.won.length, count, `each delivery won once: ${JSON.stringify([a!.outcomes, b!.outcomes])}`);
+    assert.equal(new Set([...a!.won, ...b!.won]).size, count, 'no delivery won twice');
+    assert.equal((a!.outcomes.busy ?? 0) + (b!.outcomes.busy ?? 0), count, 'every losing claim says busy');
+    for (const [claimant, report] of [['replica-a', a!], ['replica-b', b!]] as const) {
+      for (const id of report.won.slice(0, 20)) assert.equal((await store.getAlertDelivery(id))?.claimedBy, claimant);
+    }
+  });
+
+  it('migration 003 keeps the delivery records written before it', async function () {
+    const root = path.join(dir, 'migrations');
+    fs.mkdirSync(path.join(root, 'sqlite'), { recursive: true });
+    for (const name of ['001_init.sql', '002_models.sql']) {
+      fs.copyFileSync(path.join(MIGRATIONS_ROOT, 'sqlite', name), path.join(root, 'sqlite', name));
+    }
+    const file = path.join(dir, 'upgrade.db');
+    const before = open(file, { migrationsRoot: root });
+    await before.migrate();
+    await before.close();
+    // Written as the 002 schema stands: the store's own statements already expect 003's columns.
+    const raw = new Database(file);
+    try {
+      raw.prepare(`INSERT INTO anomaly_transactions (transaction_id, user_id, category_id, amount, z_score, is_anomaly, alert_status)
+        VALUES ('old-1', 1, 2, 3, 9, 1, 'sent'), ('old-2', 1, 2, 3, 9, 1, 'queued')`).run();
+      raw.prepare(`INSERT INTO alert_deliveries (transaction_id, status, attempts, last_error, provider_message_id, updated_at)
+        VALUES ('old-1', 'sent', 2, '429', 'sg-old', '2026-01-02T03:04:05.678Z'), ('old-2', 'retrying', 1, '503', NULL, '2026-01-02T03:04:05.678Z')`).run();
+    } finally {
+      raw.close();
+    }
+
+    const after = open(file);
+    await after.migrate();
+    assert.deepEqual(await after.getAlertDelivery('old-1'), {
+      transactionId: 'old-1',
+      status: 'sent',
+      attempts: 2,
+      lastError: '429',
+      providerMessageId: 'sg-old',
+      updatedAt: '2026-01-02T03:04:05.678Z',
+      claimedBy: null,
+      claimedUntil: null,
+    });
+    assert.deepEqual(await after.claimAlertDelivery('old-1', 'replica-a', 1000), { outcome: 'done', status: 'sent' });
+    assert.deepEqual(await after.claimAlertDelivery('old-2', 'replica-a', 1000), { outcome: 'claimed', attempts: 1 });
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(db.pragma('foreign_key_check'), []);
+      const fks = db.pragma('foreign_key_list(alert_deliveries)') as Array<{ table: string; on_delete: string }>;
+      assert.deepEqual(fks.map((fk) => [fk.table, fk.on_delete]), [['anomaly_transactions', 'CASCADE']]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('records a transaction with its baseline fold in well under 15 ms at the median', async function () {
     const store = open(path.join(dir, 'latency.db'));
     await store.migrate();
