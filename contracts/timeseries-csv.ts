@@ -95,12 +95,14 @@ export function parseTimeSeriesCsv(text: string): ParsedCsvSeries {
   if (body.length === 0) throw new InvalidInputError([{ field: 'body', message: 'the CSV body has a header but no rows' }]);
   const issues: { field: string; message: string }[] = [];
   const rows: CsvSeriesRow[] = [];
-  const needed = Math.max(dateColumn, valueColumn) + 1;
+  const width = first.length;
   for (const { record, info } of body) {
     if (issues.length >= MAX_REPORTED_ROWS) break;
     const line = info.lines;
-    if (record.length < needed) {
-      issues.push({ field: `line ${line}`, message: `line ${line} has ${record.length} column(s), ${needed} are needed (${columns.date}${delimiter}${columns.value})` });
+    // An extra cell is refused, not ignored: `2023-01-05,1,5` is most likely a decimal comma, and reading it as 1 would be wrong.
+    if (record.length !== width) {
+      const hint = record.length > width && delimiter === ',' ? ': a decimal comma in a comma-separated file must be quoted ("1,5")' : '';
+      issues.push({ field: `line ${line}`, message: `line ${line} has ${record.length} column(s), the ${hasHeader ? 'header' : 'first line'} has ${width}${hint}` });
       continue;
     }
     const date = record[dateColumn];
