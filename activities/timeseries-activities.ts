@@ -16,7 +16,7 @@ import {
 } from '../contracts/timeseries';
 import { InvalidInputError } from '../contracts/transaction';
 import { type TimeSeries, TimeSeriesInputError, detectChangePoints, detectEntireSeries, detectLastPoint } from '../detection/timeseries/detect';
-import { invalidInput } from './transaction-activities';
+import { invalidInput } from './failures';
 
 export interface TimeSeriesLimits {
   /** Longest series detected inline; longer ones belong to CSV batch ingestion by file reference. */
