@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     stops.push(['gateway', () => gateway.close()]);
     lines.push(['HTTP gateway', `${gateway.url}/api/score-transaction`]);
     lines.push(['Models API', `${gateway.url}/api/models/{tenant}/{runId}`]);
+    lines.push(['Time series API', `${gateway.url}/api/timeseries/{entire|last|changepoint|csv}/detect`]);
     lines.push(['API docs', `${gateway.url}/docs`]);
   } catch (err) {
     log.error({ err }, 'Argus failed to start');
