@@ -1,15 +1,26 @@
-import type { AlertMessage, AnomalyStore, Clock, Mailer } from '../activities/ports';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { AlertClaim, AlertMessage, AnomalyStore, Clock, Mailer } from '../activities/ports';
 import type { ArgusConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { MailerError } from '../infra/mail/mailer-error';
 import { renderAlertEmail } from '../infra/mail/sendgrid-mailer';
 import type { AlertQueueConsumer, ReceivedAlert } from '../infra/queue/azure-alert-queue';
+import { PermanentStoreError } from '../infra/sql/errors';
 
 /**
- * Turns alert messages into emails. The queue gives at-least-once delivery; the store's delivery record
- * turns that into at most one email per transaction: a message whose transaction is already `sent` is
- * deleted unsent. Provider failures go back to the queue with a visibility delay (honouring the
- * provider's rate-limit reset) until the message's delivery budget is spent, then to the poison queue.
+ * Turns alert messages into emails. The queue gives at-least-once delivery, and copies of one message
+ * happen (a workflow retry re-sends after a lost reply, re-scoring re-queues); the delivery ledger turns
+ * that into at most one email per transaction, across any number of dispatcher replicas: before
+ * sending, a dispatcher claims the transaction with a lease as long as its visibility timeout. A copy
+ * whose transaction is already sent or dead-lettered is deleted unsent; a copy whose transaction another
+ * dispatcher holds goes back to the queue until that lease ends. A dispatcher that dies mid-send leaves
+ * a lease that expires about when its message reappears, so the alert is not stuck.
+ *
+ * Provider failures go back to the queue with a visibility delay (honouring the provider's rate-limit
+ * reset) until the transaction's delivery budget is spent, then to the poison queue. The budget counts
+ * the ledger's recorded attempts, not the message's dequeueCount: a copy returned because another
+ * dispatcher held the lease was dequeued without any delivery being attempted.
  */
 
 export interface DrainCounts {
@@ -17,6 +28,8 @@ export interface DrainCounts {
   sent: number;
   duplicates: number;
   retried: number;
+  /** Another dispatcher held the transaction's lease: returned to the queue until it ends; not an attempt. */
+  busy: number;
   deadLettered: number;
   /** Not base64 / JSON / an alert: moved to the poison queue without a delivery record. */
   undecodable: number;
@@ -33,15 +46,20 @@ export interface AlertDispatcher {
 export interface AlertDispatcherOptions {
   consumer: AlertQueueConsumer;
   mailer: Mailer;
-  store: Pick<AnomalyStore, 'getAlertDelivery' | 'recordAlertDelivery'>;
+  store: Pick<AnomalyStore, 'claimAlertDelivery' | 'recordAlertDelivery'>;
   clock: Clock;
   logger: Logger;
   config: Pick<ArgusConfig, 'queue' | 'email'>;
   batchSize?: number;
-  /** How long a received message stays hidden while we handle it; must outlast one send. */
+  /**
+   * How long a received message stays hidden while we handle it, and how long our claim on its
+   * transaction lasts; must outlast one send.
+   */
   visibilityTimeoutSeconds?: number;
-  /** Full retry-delay policy; defaults to {@link defaultRetryDelaySeconds} with the base and cap below. */
-  retryDelaySeconds?: (dequeueCount: number, error: MailerError) => number;
+  /** Names this dispatcher in the delivery ledger's claims; unique per instance by default. */
+  claimant?: string;
+  /** Full retry-delay policy, given the failed attempt's number (1 for the first); defaults to {@link defaultRetryDelaySeconds}. */
+  retryDelaySeconds?: (attempt: number, error: MailerError) => number;
   retryBaseDelaySeconds?: number;
   retryMaxDelaySeconds?: number;
   /** Idle polling grows from min to max while the queue stays empty. */
@@ -54,14 +72,14 @@ export interface AlertDispatcherOptions {
 const MAX_HONOURED_RETRY_AFTER_SECONDS = 3600;
 
 export function defaultRetryDelaySeconds(
-  dequeueCount: number,
+  attempt: number,
   error: MailerError,
   policy: { baseSeconds: number; maxSeconds: number },
 ): number {
   if (error.retryAfterMs !== undefined) {
     return Math.min(MAX_HONOURED_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
   }
-  const exponential = policy.baseSeconds * 2 ** Math.max(0, dequeueCount - 1);
+  const exponential = policy.baseSeconds * 2 ** Math.max(0, attempt - 1);
   return Math.max(1, Math.min(policy.maxSeconds, Math.ceil(exponential)));
 }
 
@@ -97,11 +115,20 @@ async function withRetries<T>(attempts: number, gapMs: number, fn: () => Promise
 
 type Outcome = keyof Omit<DrainCounts, 'received'>;
 
+/** Host, pid and a random part: two dispatchers in one process (tests, or a restart reusing a pid) never share a claim. */
+export function defaultClaimant(): string {
+  return `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
 export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDispatcher {
   const { consumer, mailer, store, logger, config } = options;
   const maxDeliveries = config.queue.maxDeliveries;
   const batchSize = options.batchSize ?? 16;
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 60;
+  const claimant = options.claimant ?? defaultClaimant();
+  // The claim outlives the message's invisibility by the few ms between receive and claim, so once the
+  // message of a dispatcher that died reappears, its lease is (about) over too.
+  const leaseMs = Math.max(1, Math.ceil(visibilityTimeoutSeconds)) * 1000;
   const retryPolicy = { baseSeconds: options.retryBaseDelaySeconds ?? 5, maxSeconds: options.retryMaxDelaySeconds ?? 300 };
   const retryDelay = options.retryDelaySeconds ?? ((count: number, error: MailerError) => defaultRetryDelaySeconds(count, error, retryPolicy));
   const idle = options.idlePollMs ?? { min: 500, max: 5_000 };
@@ -123,20 +150,34 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     const alert: AlertMessage = received.alert;
     const transactionId = alert.transaction_id;
 
-    let previous;
+    let claim: AlertClaim;
     try {
-      previous = await store.getAlertDelivery(transactionId);
+      claim = await store.claimAlertDelivery(transactionId, claimant, leaseMs);
     } catch (error) {
-      // Without the record we cannot tell whether the email already went: leave the message for later.
-      logger.warn({ transactionId, err: describe(error) }, 'delivery record unreadable; alert left on the queue');
+      // A permanent refusal (the transaction was never stored, or a compensated batch removed it) that
+      // outlasts the delivery budget goes to the poison queue, where an operator can see why.
+      if (error instanceof PermanentStoreError && received.dequeueCount >= maxDeliveries) {
+        await consumer.moveToPoison(received, `delivery could not be claimed after ${received.dequeueCount} deliveries: ${describe(error)}`);
+        logger.warn({ transactionId, dequeueCount: received.dequeueCount, err: describe(error) }, 'alert dead-lettered: its delivery cannot be claimed');
+        return 'deadLettered';
+      }
+      // Without the ledger we cannot tell whether the email already went or is going: leave it for later.
+      logger.warn({ transactionId, err: describe(error) }, 'delivery could not be claimed; alert left on the queue');
       await consumer.release(received, retryPolicy.baseSeconds);
       return 'deferred';
     }
-    if (previous?.status === 'sent') {
+    if (claim.outcome === 'done') {
       await consumer.delete(received);
-      logger.info({ transactionId, messageId: received.messageId }, 'duplicate alert message deleted; email already sent');
+      logger.info({ transactionId, messageId: received.messageId, status: claim.status }, 'duplicate alert message deleted; delivery already settled');
       return 'duplicates';
     }
+    if (claim.outcome === 'busy') {
+      const delaySeconds = Math.max(1, Math.ceil(claim.retryInMs / 1000));
+      await consumer.release(received, delaySeconds);
+      logger.info({ transactionId, messageId: received.messageId, delaySeconds }, 'another dispatcher holds this alert; copy returned until its lease ends');
+      return 'busy';
+    }
+    const attempt = claim.attempts + 1;
 
     const email = renderAlertEmail(alert, { to: config.email.to, from: config.email.from });
     let providerMessageId: string | null;
@@ -145,18 +186,19 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     } catch (caught) {
       const error = caught instanceof MailerError ? caught : new MailerError(describe(caught), { retryable: true, cause: caught });
       if (!error.retryable) return deadLetter(received, `provider refused the email: ${error.message}`);
-      if (received.dequeueCount >= maxDeliveries) {
-        return deadLetter(received, `gave up after ${received.dequeueCount} deliveries: ${error.message}`);
+      if (attempt >= maxDeliveries) {
+        return deadLetter(received, `gave up after ${attempt} deliveries: ${error.message}`);
       }
-      const delaySeconds = retryDelay(received.dequeueCount, error);
+      const delaySeconds = retryDelay(attempt, error);
       try {
         await store.recordAlertDelivery(transactionId, { status: 'retrying', error: error.message });
       } catch (storeError) {
+        // The claim then stays until its lease ends: other copies wait that long, none sends meanwhile.
         logger.warn({ transactionId, err: describe(storeError) }, 'could not record the failed delivery attempt');
       }
       await consumer.release(received, delaySeconds);
       logger.info(
-        { transactionId, dequeueCount: received.dequeueCount, status: error.status, delaySeconds, err: error.message },
+        { transactionId, attempt, dequeueCount: received.dequeueCount, status: error.status, delaySeconds, err: error.message },
         'email failed; alert returned to the queue',
       );
       return 'retried';
@@ -166,10 +208,11 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       await withRetries(3, 200, () => store.recordAlertDelivery(transactionId, { status: 'sent', providerMessageId: providerMessageId ?? undefined }));
     } catch (error) {
       // The email went out. Keeping the message would send it again, so at-most-once wins: delete it anyway.
+      // Our claim still shields the transaction from other copies until its lease ends.
       logger.error({ transactionId, err: describe(error) }, 'email sent but its delivery could not be recorded');
     }
     await consumer.delete(received);
-    logger.info({ transactionId, providerMessageId, dequeueCount: received.dequeueCount }, 'alert email sent');
+    logger.info({ transactionId, providerMessageId, attempt, dequeueCount: received.dequeueCount }, 'alert email sent');
     return 'sent';
   }
 
@@ -183,10 +226,10 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   }
 
   async function drainOnce(): Promise<DrainCounts> {
-    const counts: DrainCounts = { received: 0, sent: 0, duplicates: 0, retried: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
+    const counts: DrainCounts = { received: 0, sent: 0, duplicates: 0, retried: 0, busy: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
     const batch = await consumer.receive(batchSize, visibilityTimeoutSeconds);
     counts.received = batch.length;
-    // One at a time: a second message for the same transaction in this batch then sees the first one's `sent`.
+    // One at a time: a second copy in this batch then finds the first one's delivery settled, not busy.
     for (const received of batch) {
       try {
         counts[await handle(received)]++;

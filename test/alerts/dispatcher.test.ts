@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AlertMessage, AnomalyStore } from '../../activities/ports';
+import type { AlertMessage, AnomalyStore, Mailer } from '../../activities/ports';
 import { type ArgusConfig, loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import type { CaptureServer } from '../../infra/mail/capture-server';
 import { SendGridMailer } from '../../infra/mail/sendgrid-mailer';
 import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
 import { createStore } from '../../infra/store';
-import { type AlertDispatcher, createAlertDispatcher, type DrainCounts } from '../../workers/alert-dispatcher';
+import { type AlertDispatcher, type AlertDispatcherOptions, createAlertDispatcher, type DrainCounts } from '../../workers/alert-dispatcher';
 import { startAzurite, startCapture, type TestAzurite, uniqueQueueName, waitFor } from '../support/local-services';
 
 const RETRY_DELAY_SECONDS = 1;
@@ -24,6 +24,18 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
   let queue: AzureAlertQueue;
   let dispatcher: AlertDispatcher;
   let txnCounter = 0;
+  let queueName: string;
+
+  function configEnv(): Record<string, string> {
+    return {
+      ARGUS_HOME: dir,
+      ARGUS_SQLITE_PATH: path.join(dir, 'argus.db'),
+      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      ARGUS_ALERT_QUEUE: queueName,
+      ARGUS_SENDGRID_BASE_URL: capture.url,
+      SENDGRID_API_KEY: 'SG.dispatcher-test',
+    };
+  }
 
   before(async () => {
     [azurite, capture] = await Promise.all([startAzurite(), startCapture({ apiKey: 'SG.dispatcher-test' })]);
@@ -34,17 +46,23 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-dispatcher-'));
-    config = loadConfig({
-      ARGUS_HOME: dir,
-      ARGUS_SQLITE_PATH: path.join(dir, 'argus.db'),
-      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
-      ARGUS_ALERT_QUEUE: uniqueQueueName(),
-      ARGUS_SENDGRID_BASE_URL: capture.url,
-      SENDGRID_API_KEY: 'SG.dispatcher-test',
-    });
+    queueName = uniqueQueueName();
+    config = loadConfig(configEnv());
     store = await createStore(config.sql, createLogger('store', 'silent'));
     queue = AzureAlertQueue.fromConfig(config, { maxTries: 1, tryTimeoutMs: 2_000 });
-    dispatcher = createAlertDispatcher({
+    dispatcher = makeDispatcher();
+    capture.clear();
+    capture.clearFaults();
+  });
+
+  afterEach(async () => {
+    await store?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A dispatcher on the test's queue and store; each call is another replica with its own claimant id. */
+  function makeDispatcher(overrides: Partial<AlertDispatcherOptions> = {}): AlertDispatcher {
+    return createAlertDispatcher({
       consumer: queue,
       mailer: SendGridMailer.fromConfig(config),
       store,
@@ -56,15 +74,9 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
       retryMaxDelaySeconds: RETRY_DELAY_SECONDS,
       idlePollMs: { min: 50, max: 200 },
       outageBackoffMs: { min: 100, max: 500 },
+      ...overrides,
     });
-    capture.clear();
-    capture.clearFaults();
-  });
-
-  afterEach(async () => {
-    await store?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  }
 
   /** Stores an anomalous transaction (the delivery record references it) and returns its alert message. */
   async function anomalousTransaction(overrides: Partial<AlertMessage> = {}): Promise<AlertMessage> {
@@ -102,14 +114,23 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
 
   /** Drains repeatedly (waiting out visibility delays) until `done` says so; returns the summed counts. */
   async function drainUntil(done: (total: DrainCounts) => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<DrainCounts> {
-    const total: DrainCounts = { received: 0, sent: 0, duplicates: 0, retried: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
+    const total = noCounts();
     const deadline = Date.now() + timeoutMs;
     while (!(await done(total))) {
       if (Date.now() > deadline) assert.fail(`dispatcher did not get there in ${timeoutMs} ms: ${JSON.stringify(total)}`);
       const counts = await dispatcher.drainOnce();
-      for (const key of Object.keys(total) as (keyof DrainCounts)[]) total[key] += counts[key];
+      addCounts(total, counts);
       if (counts.received === 0) await new Promise((r) => setTimeout(r, 100));
     }
+    return total;
+  }
+
+  function noCounts(): DrainCounts {
+    return { received: 0, sent: 0, duplicates: 0, retried: 0, busy: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
+  }
+
+  function addCounts(total: DrainCounts, counts: DrainCounts): DrainCounts {
+    for (const key of Object.keys(total) as (keyof DrainCounts)[]) total[key] += counts[key];
     return total;
   }
 
@@ -118,7 +139,7 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
     await queue.send(alert);
 
     const counts = await dispatcher.drainOnce();
-    assert.deepEqual(counts, { received: 1, sent: 1, duplicates: 0, retried: 0, deadLettered: 0, undecodable: 0, deferred: 0 });
+    assert.deepEqual(counts, { ...noCounts(), received: 1, sent: 1 });
 
     const [email, ...others] = emailsFor(alert.transaction_id);
     assert.equal(others.length, 0);
@@ -233,6 +254,141 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
     assert.equal(poisoned.length, 1);
     assert.equal(poisoned[0].original, 'definitely not an alert');
     assert.match(poisoned[0].reason, /undecodable/);
+  });
+
+  it('two dispatchers draining two copies of one alert at the same moment send one email', async () => {
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    await queue.send(alert);
+    // One message per receive, so each replica surely holds its own copy; a 2 s lease keeps the test short.
+    const replicas = [makeDispatcher({ batchSize: 1, visibilityTimeoutSeconds: 2 }), makeDispatcher({ batchSize: 1, visibilityTimeoutSeconds: 2 })];
+
+    const [a, b] = await Promise.all(replicas.map((r) => r.drainOnce()));
+    assert.equal(a!.received, 1);
+    assert.equal(b!.received, 1);
+    const first = addCounts(addCounts(noCounts(), a!), b!);
+    assert.equal(first.sent, 1, JSON.stringify(first));
+    assert.equal(first.busy + first.duplicates, 1, JSON.stringify(first));
+
+    // The copy that found the lease taken comes back when it ends and is then dropped unsent.
+    const deadline = Date.now() + 15_000;
+    while ((await queue.approximateCount('alerts')) > 0) {
+      assert.ok(Date.now() < deadline, 'the returned copy was never settled');
+      const later = await Promise.all(replicas.map((r) => r.drainOnce()));
+      for (const counts of later) assert.equal(counts.sent, 0, 'a returned copy must not send again');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(emailsFor(alert.transaction_id).length, 1);
+    assert.equal(capture.attempts().length, 1, 'one send, no second attempt');
+    const delivery = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(delivery?.status, 'sent');
+    assert.equal(delivery?.attempts, 1);
+    assert.equal(delivery?.claimedBy, null);
+  });
+
+  it('two replicas racing over 8 alerts queued twice each send exactly one email per alert', async () => {
+    const alerts = await Promise.all(Array.from({ length: 8 }, () => anomalousTransaction()));
+    // Copies side by side, one message per receive: the two replicas mostly hold copies of the same alert at once.
+    for (const alert of alerts) {
+      await queue.send(alert);
+      await queue.send(alert);
+    }
+    const replicas = [makeDispatcher({ batchSize: 1, visibilityTimeoutSeconds: 2 }), makeDispatcher({ batchSize: 1, visibilityTimeoutSeconds: 2 })];
+    const total = noCounts();
+    const deadline = Date.now() + 30_000;
+    while (total.sent + total.duplicates < 16) {
+      assert.ok(Date.now() < deadline, `not settled: ${JSON.stringify(total)}`);
+      for (const counts of await Promise.all(replicas.map((r) => r.drainOnce()))) addCounts(total, counts);
+      if (total.sent + total.duplicates < 16) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(total.sent, 8, JSON.stringify(total));
+    assert.equal(total.duplicates, 8);
+    for (const alert of alerts) assert.equal(emailsFor(alert.transaction_id).length, 1, alert.transaction_id);
+    assert.equal(await queue.approximateCount('alerts'), 0);
+  });
+
+  it('a dispatcher that dies mid-send leaves a claim; another sends the email once the lease has ended', async () => {
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    // The "crashed" replica: its send never returns, so it claims and never records, as a killed process would.
+    let crashedSends = 0;
+    const hangingMailer: Mailer = {
+      send: () => {
+        crashedSends++;
+        return new Promise(() => undefined);
+      },
+    };
+    const crashed = makeDispatcher({ mailer: hangingMailer, visibilityTimeoutSeconds: 2, claimant: 'crashed-replica' });
+    void crashed.drainOnce();
+    await waitFor(() => crashedSends === 1, { what: 'the crashed replica to start sending' });
+    const crashedAt = Date.now();
+    const claim = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(claim?.claimedBy, 'crashed-replica');
+    assert.equal(claim?.status, 'pending');
+
+    const total = await drainUntil(() => emailsFor(alert.transaction_id).length > 0, 15_000);
+    const waited = Date.now() - crashedAt;
+    assert.ok(waited >= 1_500, `sent after ${waited} ms, before the 2 s lease could have ended`);
+    assert.equal(total.sent, 1);
+    assert.equal(emailsFor(alert.transaction_id).length, 1);
+    const delivery = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(delivery?.status, 'sent');
+    assert.equal(delivery?.attempts, 1, 'the crashed claim recorded no attempt');
+    assert.equal(await queue.approximateCount('alerts'), 0);
+  });
+
+  it('copies returned because another replica held the lease do not spend the delivery budget', async () => {
+    // Two deliveries allowed: with the queue's dequeueCount as the budget, the two busy returns below
+    // would dead-letter the alert at its first real failure.
+    config = loadConfig({ ...configEnv(), ARGUS_MAX_DELIVERIES: '2' });
+    const replica = makeDispatcher();
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    await store.claimAlertDelivery(alert.transaction_id, 'other-replica', 1_500);
+    capture.failNext({ status: 500, times: 1 });
+
+    const total = noCounts();
+    const deadline = Date.now() + 20_000;
+    while (total.sent + total.deadLettered === 0) {
+      assert.ok(Date.now() < deadline, `not settled: ${JSON.stringify(total)}`);
+      const counts = await replica.drainOnce();
+      addCounts(total, counts);
+      // After the first busy return the other replica renews, so the copy also finds it busy when it is back.
+      if (counts.busy === 1 && total.busy === 1) await store.claimAlertDelivery(alert.transaction_id, 'other-replica', 2_500);
+      if (counts.received === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(total.busy, 2, JSON.stringify(total));
+    assert.equal(total.retried, 1);
+    assert.equal(total.deadLettered, 0, 'two busy returns plus one failure are one failed delivery, not three');
+    assert.equal(total.sent, 1);
+    assert.equal(emailsFor(alert.transaction_id).length, 1);
+    assert.deepEqual(
+      capture.attempts().map((a) => a.status),
+      [500, 202],
+    );
+    const delivery = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(delivery?.attempts, 2);
+    assert.equal(delivery?.status, 'sent');
+  });
+
+  it('an alert whose transaction was never stored sends nothing and goes to the poison queue once the budget is spent', async () => {
+    config = loadConfig({ ...configEnv(), ARGUS_MAX_DELIVERIES: '2' });
+    const replica = makeDispatcher();
+    const orphan: AlertMessage = { ...(await anomalousTransaction()), transaction_id: `never-stored-${Date.now()}` };
+    await queue.send(orphan);
+    const total = noCounts();
+    const deadline = Date.now() + 15_000;
+    while (total.deadLettered === 0) {
+      assert.ok(Date.now() < deadline, `not settled: ${JSON.stringify(total)}`);
+      const counts = await replica.drainOnce();
+      addCounts(total, counts);
+      if (counts.received === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(total.deferred, 1, 'the first refusal is retried in case it was not permanent after all');
+    assert.equal(capture.attempts().length, 0);
+    const [poisoned] = await queue.peekPoison();
+    assert.equal(poisoned?.alert?.transaction_id, orphan.transaction_id);
+    assert.match(poisoned?.reason ?? '', /could not be claimed after 2 deliveries/);
   });
 
   it('run() keeps polling through a queue outage and delivers once the queue is back; abort stops it', async () => {
