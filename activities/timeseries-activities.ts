@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import {
   type PackedSeries,
   type PackedTimeSeriesResult,

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import {
-  ApplicationFailure,
   Client,
   Connection,
   type ConnectionLike,
@@ -8,9 +7,7 @@ import {
   WorkflowFailedError,
 } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { z } from 'zod';
 import {
-  InvalidInputError,
   type ScoreTransactionRequest,
   type ScoreTransactionResponse,
   parseScoreTransactionRequest,
@@ -51,6 +48,7 @@ import {
   unpackLastResult,
 } from '../contracts/timeseries';
 import type { detectTimeSeries } from '../workflows/timeseries';
+import { applicationFailureOf, invalidInputFrom } from './failures';
 
 export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow };
 export type { DeleteModelResponse, DetectResponse, ModelInfo, ModelKey, ResultsPage };
@@ -81,33 +79,16 @@ export interface DetectOptions {
   idempotencyKey?: string;
 }
 
-const issuesSchema = z.array(z.object({ field: z.string(), message: z.string() }));
-
 /** Throws the SDK's own errors for an unknown model or bad input found by the worker, so callers need not dig through Temporal failures. */
 function rethrowModelFailure(err: unknown, key: ModelKey): never {
-  if (err instanceof WorkflowFailedError) {
-    for (let link: unknown = err.cause; link; link = (link as { cause?: unknown }).cause) {
-      if (link instanceof ApplicationFailure && link.type === 'ModelNotFound') throw new ModelNotFoundError(key.tenant, key.runId);
-      if (link instanceof ApplicationFailure && link.type === 'InvalidInput') {
-        const issues = issuesSchema.safeParse(link.details?.[0]);
-        throw new InvalidInputError(issues.success && issues.data.length > 0 ? issues.data : [{ field: '', message: link.message }]);
-      }
-    }
-  }
-  throw err;
+  if (err instanceof WorkflowFailedError && applicationFailureOf(err, 'ModelNotFound')) throw new ModelNotFoundError(key.tenant, key.runId);
+  rethrowInvalidInput(err);
 }
 
 /** Bad input found by the worker as the SDK's InvalidInputError, naming the field. */
 function rethrowInvalidInput(err: unknown): never {
-  if (err instanceof WorkflowFailedError) {
-    for (let link: unknown = err.cause; link; link = (link as { cause?: unknown }).cause) {
-      if (link instanceof ApplicationFailure && link.type === 'InvalidInput') {
-        const issues = issuesSchema.safeParse(link.details?.[0]);
-        throw new InvalidInputError(issues.success && issues.data.length > 0 ? issues.data : [{ field: '', message: link.message }]);
-      }
-    }
-  }
-  throw err;
+  const invalid = err instanceof WorkflowFailedError ? applicationFailureOf(err, 'InvalidInput') : undefined;
+  throw invalid ? invalidInputFrom(invalid) : err;
 }
 
 export interface ScoreOptions {

@@ -49,12 +49,24 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 
 const issuesSchema = z.array(z.object({ field: z.string(), message: z.string() }));
 
-function* causeChain(err: unknown): Generator<unknown> {
+export function* causeChain(err: unknown): Generator<unknown> {
   let current: unknown = err;
   for (let depth = 0; current !== undefined && current !== null && depth < 16; depth++) {
     yield current;
     current = (current as { cause?: unknown }).cause;
   }
+}
+
+/** The first ApplicationFailure of the given type anywhere in an error's cause chain. */
+export function applicationFailureOf(err: unknown, type: string): ApplicationFailure | undefined {
+  for (const link of causeChain(err)) if (link instanceof ApplicationFailure && link.type === type) return link;
+  return undefined;
+}
+
+/** A worker's InvalidInput failure as the SDK's InvalidInputError, naming the fields it carried. */
+export function invalidInputFrom(failure: ApplicationFailure): InvalidInputError {
+  const details = issuesSchema.safeParse(failure.details?.[0]);
+  return new InvalidInputError(details.success && details.data.length > 0 ? details.data : [{ field: '', message: failure.message }]);
 }
 
 function isConnectionProblem(err: unknown): boolean {
@@ -72,9 +84,7 @@ export function classifyFailure(err: unknown): ArgusFailure {
   for (const link of chain) {
     if (link instanceof InvalidInputError) return { kind: 'invalid_input', message: link.message, issues: link.issues };
     if (link instanceof ApplicationFailure && link.type === 'InvalidInput') {
-      const details = issuesSchema.safeParse(link.details?.[0]);
-      const issues = details.success && details.data.length > 0 ? details.data : [{ field: '', message: link.message }];
-      return { kind: 'invalid_input', message: link.message, issues };
+      return { kind: 'invalid_input', message: link.message, issues: invalidInputFrom(link).issues };
     }
     if (link instanceof ApplicationFailure && link.type === 'PermanentStoreError') {
       return { kind: 'store_failed', message: link.message };
