@@ -27,17 +27,16 @@ export interface TimeSeriesActivityDeps {
   timeSeriesLimits?: TimeSeriesLimits;
 }
 
-/**
- * The detector's messages name `values[i]`, `timestamps[i]` or an option; callers wrote `series[i].value`,
- * `series[i].timestamp` and the option, so the issue is filed under (and worded with) their names.
- */
+/** The detector names `values[i]`, `timestamps[i]`; callers wrote `series[i].value`, `series[i].timestamp`. */
+function callerNames(text: string): string {
+  return text
+    .replace(/\bvalues\[(\d+)\]/g, 'series[$1].value')
+    .replace(/\btimestamps\[(\d+)\]/g, 'series[$1].timestamp')
+    .replace(/^(values|timestamps)$/, 'series');
+}
+
 export function issueOfDetectorError(error: TimeSeriesInputError): { field: string; message: string } {
-  const message = error.message.replace(/\bvalues\[(\d+)\]/g, 'series[$1].value').replace(/\btimestamps\[(\d+)\]/g, 'series[$1].timestamp');
-  const point = /^series\[(\d+)\]\.(value|timestamp)/.exec(message);
-  if (point) return { field: `series[${point[1]}].${point[2]}`, message };
-  const option = /^(?:period \d+ is too long|(sensitivity|maxAnomalyRatio|period|granularity|customInterval|stableTrendWindow|threshold|lookback)\b)/.exec(message);
-  if (option) return { field: option[1] ?? 'period', message };
-  return { field: 'series', message };
+  return { field: callerNames(error.field), message: callerNames(error.message) };
 }
 
 function decodeSeries(series: unknown, maxPoints: number): TimeSeries {

@@ -24,8 +24,15 @@ import { detectPeriod } from './period';
  * sequence of values, and timestamps only need to be strictly increasing (gaps are not imputed).
  */
 
+/** Bad input to a time-series call; `field` names the option or point (`values[17]`, `timestamps[3]`, `period`). */
 export class TimeSeriesInputError extends DetectorInputError {
   override name = 'TimeSeriesInputError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Azure Anomaly Detector's minimum series length. */
@@ -55,7 +62,7 @@ export function fromPoints(points: ReadonlyArray<{ timestamp?: number | string; 
     const p = points[i];
     values[i] = typeof p.value === 'number' ? p.value : Number.NaN;
     if (withTime) {
-      if (p.timestamp === undefined) throw new TimeSeriesInputError(`series[${i}] has no timestamp, series[0] has one`);
+      if (p.timestamp === undefined) throw new TimeSeriesInputError(`series[${i}].timestamp`, `series[${i}] has no timestamp, series[0] has one`);
       timestamps.push(p.timestamp);
     }
   }
@@ -181,7 +188,7 @@ export function detectLastPoint(series: TimeSeries, options: LastPointOptions = 
   const defaultLookback = Math.max(8 * period, 96);
   const lookback = options.lookback ?? defaultLookback;
   if (!Number.isInteger(lookback) || lookback < MIN_POINTS - 1) {
-    throw new TimeSeriesInputError(`lookback must be an integer >= ${MIN_POINTS - 1}, got ${lookback}`);
+    throw new TimeSeriesInputError('lookback', `lookback must be an integer >= ${MIN_POINTS - 1}, got ${lookback}`);
   }
   const history = past.subarray(Math.max(0, past.length - Math.max(lookback, 2 * period)));
   const d: Decomposition = decompose(history, period);
@@ -209,11 +216,11 @@ export function detectChangePoints(series: TimeSeries, options: ChangePointOptio
   const n = y.length;
   const minSegment = options.stableTrendWindow ?? DEFAULT_STABLE_TREND_WINDOW;
   if (!Number.isInteger(minSegment) || minSegment < 1 || 2 * minSegment > n) {
-    throw new TimeSeriesInputError(`stableTrendWindow must be an integer from 1 to ${Math.floor(n / 2)} (half the series), got ${minSegment}`);
+    throw new TimeSeriesInputError('stableTrendWindow', `stableTrendWindow must be an integer from 1 to ${Math.floor(n / 2)} (half the series), got ${minSegment}`);
   }
   const threshold = options.threshold ?? DEFAULT_CHANGE_THRESHOLD;
   if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) {
-    throw new TimeSeriesInputError(`threshold must be a number in (0, 1), got ${threshold}`);
+    throw new TimeSeriesInputError('threshold', `threshold must be a number in (0, 1), got ${threshold}`);
   }
   const d = decompose(y, resolvePeriod(y, options));
   const deseasonalized = new Float64Array(n);
@@ -237,15 +244,15 @@ function severityOf(z: number): number {
 
 function validateSeries(series: TimeSeries): Float64Array {
   if (!series || typeof series !== 'object' || !series.values || typeof series.values.length !== 'number') {
-    throw new TimeSeriesInputError('series.values must be an array of numbers');
+    throw new TimeSeriesInputError('values', 'series.values must be an array of numbers');
   }
   const { values } = series;
   const n = values.length;
-  if (n < MIN_POINTS) throw new TimeSeriesInputError(`a series needs at least ${MIN_POINTS} points, got ${n}`);
+  if (n < MIN_POINTS) throw new TimeSeriesInputError('values', `a series needs at least ${MIN_POINTS} points, got ${n}`);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TimeSeriesInputError(`values[${i}] is not a finite number (${String(v)})`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TimeSeriesInputError(`values[${i}]`, `values[${i}] is not a finite number (${String(v)})`);
     y[i] = v;
   }
   if (series.timestamps !== undefined) validateTimestamps(series.timestamps, n);
@@ -253,38 +260,38 @@ function validateSeries(series: TimeSeries): Float64Array {
 }
 
 function validateTimestamps(timestamps: ArrayLike<number> | ArrayLike<string>, n: number): void {
-  if (typeof timestamps.length !== 'number') throw new TimeSeriesInputError('timestamps must be an array');
-  if (timestamps.length !== n) throw new TimeSeriesInputError(`timestamps has ${timestamps.length} entries, values has ${n}`);
+  if (typeof timestamps.length !== 'number') throw new TimeSeriesInputError('timestamps', 'timestamps must be an array');
+  if (timestamps.length !== n) throw new TimeSeriesInputError('timestamps', `timestamps has ${timestamps.length} entries, values has ${n}`);
   let previous = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const raw = timestamps[i];
     const t = typeof raw === 'number' ? raw : typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
-    if (!Number.isFinite(t)) throw new TimeSeriesInputError(`timestamps[${i}] is not a valid time (${String(raw)})`);
-    if (t === previous) throw new TimeSeriesInputError(`timestamps[${i}] (${String(raw)}) duplicates timestamps[${i - 1}]`);
-    if (t < previous) throw new TimeSeriesInputError(`timestamps[${i}] (${String(raw)}) is earlier than timestamps[${i - 1}]: timestamps must increase`);
+    if (!Number.isFinite(t)) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] is not a valid time (${String(raw)})`);
+    if (t === previous) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] (${String(raw)}) duplicates timestamps[${i - 1}]`);
+    if (t < previous) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] (${String(raw)}) is earlier than timestamps[${i - 1}]: timestamps must increase`);
     previous = t;
   }
 }
 
 function validateCommonOptions(options: CommonOptions): void {
   if (options.granularity !== undefined && !(GRANULARITIES as readonly string[]).includes(options.granularity)) {
-    throw new TimeSeriesInputError(`granularity must be one of ${GRANULARITIES.join(', ')}, got ${String(options.granularity)}`);
+    throw new TimeSeriesInputError('granularity', `granularity must be one of ${GRANULARITIES.join(', ')}, got ${String(options.granularity)}`);
   }
   const ci = options.customInterval;
-  if (ci !== undefined && !(Number.isInteger(ci) && ci >= 1)) throw new TimeSeriesInputError(`customInterval must be a positive integer, got ${ci}`);
+  if (ci !== undefined && !(Number.isInteger(ci) && ci >= 1)) throw new TimeSeriesInputError('customInterval', `customInterval must be a positive integer, got ${ci}`);
   const p = options.period;
-  if (p !== undefined && !(Number.isInteger(p) && p >= 0)) throw new TimeSeriesInputError(`period must be a non-negative integer, got ${p}`);
+  if (p !== undefined && !(Number.isInteger(p) && p >= 0)) throw new TimeSeriesInputError('period', `period must be a non-negative integer, got ${p}`);
 }
 
 function validateDetectOptions(options: DetectOptions): { sensitivity: number; maxAnomalyRatio: number } {
   validateCommonOptions(options);
   const sensitivity = options.sensitivity ?? DEFAULT_SENSITIVITY;
   if (typeof sensitivity !== 'number' || !(sensitivity >= 0 && sensitivity <= 99)) {
-    throw new TimeSeriesInputError(`sensitivity must be a number from 0 to 99, got ${sensitivity}`);
+    throw new TimeSeriesInputError('sensitivity', `sensitivity must be a number from 0 to 99, got ${sensitivity}`);
   }
   const maxAnomalyRatio = options.maxAnomalyRatio ?? DEFAULT_MAX_ANOMALY_RATIO;
   if (typeof maxAnomalyRatio !== 'number' || !(maxAnomalyRatio > 0 && maxAnomalyRatio <= 0.5)) {
-    throw new TimeSeriesInputError(`maxAnomalyRatio must be in (0, 0.5], got ${maxAnomalyRatio}`);
+    throw new TimeSeriesInputError('maxAnomalyRatio', `maxAnomalyRatio must be in (0, 0.5], got ${maxAnomalyRatio}`);
   }
   return { sensitivity, maxAnomalyRatio };
 }
@@ -296,7 +303,7 @@ function resolvePeriod(y: Float64Array, options: CommonOptions, seriesLength = y
   if (p <= 1) return 0;
   // Separating a seasonal pattern from an anomaly needs the pattern seen at least twice.
   if (2 * p > seriesLength) {
-    throw new TimeSeriesInputError(`period ${p} is too long for ${seriesLength} points: a series needs at least two full periods (${2 * p} points)`);
+    throw new TimeSeriesInputError('period', `period ${p} is too long for ${seriesLength} points: a series needs at least two full periods (${2 * p} points)`);
   }
   return p;
 }
