@@ -20,6 +20,13 @@ import { MAD_TO_SIGMA, medianInPlace } from '../univariate/robust';
 const WINSOR = 3;
 /** The seasonal value at a point is the median over this many cycles either side of it. */
 export const SEASONAL_CYCLES = 4;
+/**
+ * In pass 1, a point with fewer other same-phase values than this joins its own seasonal median. With two
+ * others (a three-day hourly upload) their "median" is a mean that one spike drags along, and winsorizing
+ * against it would clip the clean values of the other days toward the spike; the median of three
+ * including the point resists it. Pass 2 always leaves the point out (see `seasonalMedians`).
+ */
+const MIN_OTHER_CYCLES = 3;
 /** Fewest points in a trend window: shorter windows chase the noise. */
 const MIN_TREND_WINDOW = 13;
 
@@ -62,7 +69,7 @@ export function decompose(y: Float64Array, period: number): Decomposition {
   else localLinearTrend(y, window, trend);
   if (p) {
     for (let i = 0; i < n; i++) work[i] = y[i] - trend[i];
-    seasonalMedians(work, p, seasonal);
+    seasonalMedians(work, p, seasonal, true);
   }
   for (let i = 0; i < n; i++) residual[i] = y[i] - trend[i] - seasonal[i];
   const scale1 = robustScale(residual, work, y);
@@ -77,7 +84,7 @@ export function decompose(y: Float64Array, period: number): Decomposition {
   localLinearTrend(work, window, trend);
   if (p) {
     for (let i = 0; i < n; i++) work[i] = cleaned[i] - trend[i];
-    seasonalMedians(work, p, seasonal);
+    seasonalMedians(work, p, seasonal, false);
   }
   for (let i = 0; i < n; i++) residual[i] = y[i] - trend[i] - seasonal[i];
   const scale = robustScale(residual, work, y);
@@ -187,7 +194,7 @@ export function linearFitAt(y: ArrayLike<number>, a: number, b: number, at: numb
  * shrinks the centre of the residual distribution but not its tails, so the MAD would understate the tail
  * scale and ordinary noise would be flagged.
  */
-function seasonalMedians(d: Float64Array, p: number, out: Float64Array): void {
+function seasonalMedians(d: Float64Array, p: number, out: Float64Array, robustStart: boolean): void {
   const n = d.length;
   const buf = new Float64Array(2 * SEASONAL_CYCLES);
   const reach = SEASONAL_CYCLES * p;
@@ -199,9 +206,12 @@ function seasonalMedians(d: Float64Array, p: number, out: Float64Array): void {
     let start = i - reach;
     if (start < 0) start = i % p;
     const end = Math.min(n - 1, i + reach);
+    let others = 0;
+    for (let j = start; j <= end; j += p) if (j !== i) others++;
+    const leaveOut = !robustStart || others >= MIN_OTHER_CYCLES;
     let count = 0;
     for (let j = start; j <= end; j += p) {
-      if (j === i) continue;
+      if (j === i && leaveOut) continue;
       const v = d[j];
       let k = count++;
       while (k > 0 && buf[k - 1] > v) {

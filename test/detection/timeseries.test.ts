@@ -30,6 +30,19 @@ describe('time series: entire-series detection', () => {
     assert.ok(r.severity.every((s, i) => (r.isAnomaly[i] ? s > 0 : s === 0)));
   });
 
+  it('three days of hourly data with one spike: only the spike, not its same-hour neighbours on the other days', () => {
+    // The Logic App's typical upload. With three cycles a leave-one-out median at the spike's phase
+    // would average the one clean value with the spike and flag the clean hours of the other days.
+    for (const noise of [0, 0.5]) {
+      const normal = gaussianSource(5);
+      const y = Float64Array.from({ length: 72 }, (_, i) => 100 + 10 * Math.sin((2 * Math.PI * i) / 24) + noise * normal());
+      y[50] += 60;
+      const r = detectEntireSeries({ values: y }, { period: 24 });
+      assert.deepEqual(flaggedIndices(r.isAnomaly), [50], `noise ${noise}`);
+      assert.equal(r.isPositiveAnomaly[50], true);
+    }
+  });
+
   it('a clean seasonal series (hourly, daily period, noise, trend) has no anomaly at the default sensitivity', () => {
     for (let seed = 1; seed <= 10; seed++) {
       const y = seasonalSeries({ length: 24 * 60, period: 24, seed, noise: 1, slope: 0.02 });
