@@ -1,6 +1,6 @@
-import type { TransactionInput } from '../contracts/transaction';
+import { type TransactionInput, InvalidInputError } from '../contracts/transaction';
 import { zScore } from '../detection/univariate/zscore';
-import { storeGuard } from './failures';
+import { invalidInput, storeGuard } from './failures';
 import type { AlertMessage, AlertQueue, AnomalyStore, Baseline, Clock, StoredTransaction } from './ports';
 
 export interface ScoringRules {
@@ -16,6 +16,25 @@ export interface TransactionActivityDeps {
   scoring: ScoringRules;
   /** Tells a transient database error (retry) from a permanent one (fail the step for good). */
   isTransientStoreError: (err: unknown) => boolean;
+}
+
+export interface ThresholdOverride {
+  userId?: number;
+  categoryId?: number;
+  /** null removes the override, so the wider one (or ARGUS_Z_THRESHOLD) applies again. */
+  zThreshold: number | null;
+}
+
+function thresholdIssues(input: ThresholdOverride): { field: string; message: string }[] {
+  const issues: { field: string; message: string }[] = [];
+  if (input.userId === undefined && input.categoryId === undefined) issues.push({ field: 'scope', message: 'name a user, a category or both' });
+  for (const [field, value] of [['userId', input.userId], ['categoryId', input.categoryId]] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) issues.push({ field, message: `${field} must be a non-negative whole number` });
+  }
+  if (input.zThreshold !== null && !(Number.isFinite(input.zThreshold) && input.zThreshold > 0)) {
+    issues.push({ field: 'zThreshold', message: 'zThreshold must be a positive number, or null to remove the override' });
+  }
+  return issues;
 }
 
 export interface ScoringContext {
@@ -103,6 +122,13 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
 
     async listFailedAlerts(limit: number): Promise<StoredTransaction[]> {
       return withStore('listFailedAlerts', () => store.listTransactionsByAlertStatus('failed', limit));
+    },
+
+    /** A z threshold for a user, a category, or one (user, category); null removes the override. */
+    async setThreshold(input: ThresholdOverride): Promise<void> {
+      const issues = thresholdIssues(input);
+      if (issues.length) throw invalidInput(new InvalidInputError(issues));
+      await withStore('setThreshold', () => store.setThresholdOverride({ userId: input.userId, categoryId: input.categoryId }, input.zThreshold));
     },
 
     async setBaselines(rows: { userId: number; categoryId: number; mean: number; stdDev: number; sampleCount: number }[]): Promise<number> {

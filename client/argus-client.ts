@@ -14,8 +14,10 @@ import {
 } from '../contracts/transaction';
 import { type ArgusConfig, loadConfig } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
-import type { RetryFailedAlertsResult, BaselineRow } from '../workflows/alerts';
-import type { importBaselines, retryFailedAlerts, scoreTransaction } from '../workflows';
+import type { RetryFailedAlertsResult } from '../workflows/alerts';
+import type { BaselineRow } from '../workflows/baselines';
+import type { ThresholdOverride } from '../activities/transaction-activities';
+import type { importBaselines, retryFailedAlerts, scoreTransaction, setThreshold } from '../workflows';
 import type * as modelWorkflows from '../workflows/models';
 import {
   type DeleteModelResponse,
@@ -50,7 +52,7 @@ import {
 import type { detectTimeSeries } from '../workflows/timeseries';
 import { applicationFailureOf, invalidInputFrom } from './failures';
 
-export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow };
+export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow, ThresholdOverride };
 export type { DeleteModelResponse, DetectResponse, ModelInfo, ModelKey, ResultsPage };
 export type { ChangePointResult, EntireDetectResult, LastDetectResult };
 
@@ -177,6 +179,19 @@ export class ArgusClient {
       workflowId: `import-baselines-${crypto.randomUUID()}`,
       args: [rows],
     });
+  }
+
+  /** Sets (or with null, removes) the z threshold of a user, a category or one (user, category); most specific wins. */
+  async setThreshold(override: ThresholdOverride): Promise<void> {
+    try {
+      await this.temporal.workflow.execute<typeof setThreshold>('setThreshold', {
+        taskQueue: this.taskQueue,
+        workflowId: `set-threshold-${crypto.randomUUID()}`,
+        args: [override],
+      });
+    } catch (err) {
+      rethrowInvalidInput(err);
+    }
   }
 
   async retryFailedAlerts(limit = 500): Promise<RetryFailedAlertsResult> {

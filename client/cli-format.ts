@@ -1,5 +1,5 @@
 import type { ScoreTransactionResponse } from '../contracts/transaction';
-import type { BaselineRow, RetryFailedAlertsResult } from './argus-client';
+import type { BaselineRow, RetryFailedAlertsResult, ThresholdOverride } from './argus-client';
 import type { ArgusFailure } from './failures';
 
 /** What the `argus` CLI prints, as pure functions of results, so the wording is unit-tested. */
@@ -48,6 +48,13 @@ export function formatBaselinesImported(imported: number, rows: BaselineRow[]): 
     return `baseline set: user ${row.userId} · category ${row.categoryId}  mean ${formatNumber(row.mean)}  std_dev ${formatNumber(row.stdDev)}  samples ${row.sampleCount}`;
   }
   return `imported ${imported} baseline${imported === 1 ? '' : 's'}`;
+}
+
+export function formatThresholdSet(override: ThresholdOverride): string {
+  const scope = [override.userId !== undefined ? `user ${override.userId}` : '', override.categoryId !== undefined ? `category ${override.categoryId}` : '']
+    .filter(Boolean)
+    .join(' · ');
+  return override.zThreshold === null ? `threshold cleared: ${scope}` : `threshold set: ${scope}  |z| > ${formatNumber(override.zThreshold)} is an anomaly`;
 }
 
 export function formatRetryResult(result: RetryFailedAlertsResult): string {

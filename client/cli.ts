@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { parseScoreTransactionRequest } from '../contracts/transaction';
 import { type ArgusConfig, ConfigError, loadConfig } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
-import { ArgusClient, type BaselineRow } from './argus-client';
+import { ArgusClient, type BaselineRow, type ThresholdOverride } from './argus-client';
 import { registerModelCommands } from './cli-models';
 import { registerTimeSeriesCommands } from './cli-timeseries';
 import {
@@ -18,6 +18,7 @@ import {
   formatFailure,
   formatRetryResult,
   formatScoreResult,
+  formatThresholdSet,
 } from './cli-format';
 import {
   BaselineFileError,
@@ -55,6 +56,12 @@ const processIo: CliIo = {
 
 class UsageError extends Error {
   override name = 'UsageError';
+}
+
+function thresholdScope(opts: { user?: number; category?: number }, zThreshold: number | null): ThresholdOverride {
+  if (opts.user === undefined && opts.category === undefined) throw new UsageError('name --user, --category or both');
+  if (zThreshold !== null && !(zThreshold > 0)) throw new UsageError(`--z must be a positive number, got ${zThreshold}`);
+  return { userId: opts.user, categoryId: opts.category, zThreshold };
 }
 
 /**
@@ -172,6 +179,29 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return total;
       });
       io.stdout(`${formatBaselinesImported(imported, rows.length === 1 ? rows : ([] as BaselineRow[]))}\n`);
+    });
+
+  const threshold = program.command('threshold').description('per-user or per-category z thresholds (most specific wins)');
+  threshold
+    .command('set')
+    .description('set the |z| above which a transaction is an anomaly, for a user, a category or both')
+    .option('--user <id>', 'user id', parseStrictInteger)
+    .option('--category <id>', 'category id', parseStrictInteger)
+    .requiredOption('--z <number>', 'the threshold, e.g. 4', parseStrictNumber)
+    .action(async (opts) => {
+      const override = thresholdScope(opts, opts.z);
+      await withArgus(settings(), 60_000, (argus) => argus.setThreshold(override));
+      io.stdout(`${formatThresholdSet(override)}\n`);
+    });
+  threshold
+    .command('clear')
+    .description('remove an override, so the wider one (or ARGUS_Z_THRESHOLD) applies again')
+    .option('--user <id>', 'user id', parseStrictInteger)
+    .option('--category <id>', 'category id', parseStrictInteger)
+    .action(async (opts) => {
+      const override = thresholdScope(opts, null);
+      await withArgus(settings(), 60_000, (argus) => argus.setThreshold(override));
+      io.stdout(`${formatThresholdSet(override)}\n`);
     });
 
   program

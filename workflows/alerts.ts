@@ -32,16 +32,3 @@ export async function retryFailedAlerts(limit = 500): Promise<RetryFailedAlertsR
   }
   return { retried: failed.length, requeued, stillFailing: failed.length - requeued };
 }
-
-export interface BaselineRow {
-  userId: number;
-  categoryId: number;
-  mean: number;
-  stdDev: number;
-  sampleCount: number;
-}
-
-/** Imports baselines (the finance tracker's pickle migration, as a durable step). */
-export async function importBaselines(rows: BaselineRow[]): Promise<{ imported: number }> {
-  return { imported: await steps.setBaselines(rows) };
-}

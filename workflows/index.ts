@@ -1,4 +1,5 @@
 export { scoreTransaction } from './score-transaction';
-export { retryFailedAlerts, importBaselines } from './alerts';
+export { retryFailedAlerts } from './alerts';
+export { importBaselines, setThreshold } from './baselines';
 export { fitModel, updateModel, detectWithModel, deleteModel, modelInfo, listModels, modelResults } from './models';
 export { detectTimeSeries } from './timeseries';

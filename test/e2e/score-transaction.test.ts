@@ -134,6 +134,42 @@ describe('scoreTransaction on the real local stack', function () {
     assert.equal(rowsOf(result.transaction_id), 1);
   });
 
+  it('applies the most specific threshold override, and the default again once it is cleared', async () => {
+    const key = freshKey();
+    await stack.client.importBaselines([{ userId: key.user_id, categoryId: key.category_id, mean: 100, stdDev: 10, sampleCount: 20 }]);
+    // z = 3.5: an anomaly under the default 3 ...
+    await stack.client.setThreshold({ categoryId: key.category_id, zThreshold: 5 });
+    await stack.client.setThreshold({ userId: key.user_id, categoryId: key.category_id, zThreshold: 4 });
+    const underOverride = await stack.client.scoreTransaction({ ...key, amount: 135, transaction_id: `thr-${key.category_id}-a` });
+    assert.equal(underOverride.z_score, 3.5);
+    assert.equal(underOverride.threshold, 4, 'the (user, category) override beats the category one');
+    assert.equal(underOverride.is_anomaly, false);
+
+    await stack.client.setThreshold({ userId: key.user_id, categoryId: key.category_id, zThreshold: null });
+    const categoryWide = await stack.client.scoreTransaction({ ...key, amount: 135, transaction_id: `thr-${key.category_id}-b` });
+    assert.equal(categoryWide.threshold, 5);
+
+    await stack.client.setThreshold({ categoryId: key.category_id, zThreshold: null });
+    // The two normal 135s were folded into the baseline; 155 now scores between the default and the overrides.
+    const byDefault = await stack.client.scoreTransaction({ ...key, amount: 155, transaction_id: `thr-${key.category_id}-c` });
+    assert.equal(byDefault.threshold, 3);
+    assert.ok(byDefault.z_score! > 3 && byDefault.z_score! < 4, `z = ${byDefault.z_score}`);
+    assert.equal(byDefault.is_anomaly, true);
+  });
+
+  it('rejects a threshold override without a scope or with a non-positive value, naming the field', async () => {
+    await assert.rejects(stack.client.setThreshold({ zThreshold: 4 }), (err: unknown) => {
+      assert.ok(err instanceof InvalidInputError);
+      assert.equal(err.issues[0].field, 'scope');
+      return true;
+    });
+    await assert.rejects(stack.client.setThreshold({ userId: 1, zThreshold: -2 }), (err: unknown) => {
+      assert.ok(err instanceof InvalidInputError);
+      assert.equal(err.issues[0].field, 'zThreshold');
+      return true;
+    });
+  });
+
   it('retries transient SQL failures to success without counting the transaction twice', async () => {
     const key = freshKey();
     await stack.client.importBaselines([{ userId: key.user_id, categoryId: key.category_id, mean: 100, stdDev: 10, sampleCount: 10 }]);
