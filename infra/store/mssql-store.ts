@@ -10,9 +10,9 @@ import type {
   ScoredTransaction,
   StoredTransaction,
 } from '../../activities/ports';
-import type { Logger } from '../logger';
-import { PermanentStoreError, toStoreError } from '../sql/errors';
-import { loadMigrations, splitTsqlBatches } from './migrations';
+import { PermanentStoreError } from '../sql/errors';
+import { loadMigrations } from './migrations';
+import { applyMssqlMigrations, type MssqlInput as Input, MssqlPool, type MssqlPoolOptions } from './mssql-pool';
 import * as T from './mssql-statements';
 import {
   checkAlertClaim,
@@ -24,11 +24,9 @@ import {
   m2FromStdDev,
 } from './validate';
 
-export interface MssqlStoreOptions {
-  logger?: Logger;
+/** `poolMax` sizes the store's own pool; a shared MssqlPool was sized by whoever made it. */
+export interface MssqlStoreOptions extends MssqlPoolOptions {
   migrationsRoot?: string;
-  /** Connections kept by the one pool; Azure SQL serverless counts them against its worker limit. */
-  poolMax?: number;
 }
 
 interface TransactionRow {
@@ -63,88 +61,29 @@ interface ClaimRow {
   retry_in_ms: number;
 }
 
-type Input = [name: string, type: sql.ISqlType | (() => sql.ISqlType), value: unknown];
-
 /**
- * Azure SQL / SQL Server behind one ConnectionPool. Every statement is a parameterized constant from
- * mssql-statements.ts; every write is an idempotent upsert on its natural key, so an activity retry
- * after a lost reply changes nothing.
+ * Azure SQL / SQL Server behind one ConnectionPool (its own, or one shared with the model store).
+ * Every statement is a parameterized constant from mssql-statements.ts; every write is an idempotent
+ * upsert on its natural key, so an activity retry after a lost reply changes nothing.
  */
 export class MssqlAnomalyStore implements AnomalyStore {
-  private readonly pool: sql.ConnectionPool;
-  private connecting: Promise<sql.ConnectionPool> | undefined;
+  private readonly pool: MssqlPool;
+  private closed = false;
 
   constructor(
-    connectionString: string,
+    connection: string | MssqlPool,
     private readonly options: MssqlStoreOptions = {},
   ) {
-    const config = sql.ConnectionPool.parseConnectionString(connectionString);
-    config.pool = { ...config.pool, max: options.poolMax ?? config.pool?.max ?? 10 };
-    this.pool = new sql.ConnectionPool(config);
-    this.pool.on('error', (err: unknown) => options.logger?.error({ err }, 'mssql pool error'));
-  }
-
-  private connected(): Promise<sql.ConnectionPool> {
-    if (this.pool.connected) return Promise.resolve(this.pool);
-    this.connecting ??= this.pool.connect().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
-  }
-
-  private async query<R>(operation: string, statement: string, inputs: Input[]): Promise<sql.IResult<R>> {
-    try {
-      const request = (await this.connected()).request();
-      for (const [name, type, value] of inputs) request.input(name, type, value);
-      return await request.query<R>(statement);
-    } catch (err) {
-      throw toStoreError(operation, err);
-    }
+    this.pool = (typeof connection === 'string' ? new MssqlPool(connection, options) : connection).retain();
   }
 
   async migrate(): Promise<void> {
-    const migrations = loadMigrations('mssql', this.options.migrationsRoot);
-    try {
-      const pool = await this.connected();
-      for (const migration of migrations) {
-        const transaction = new sql.Transaction(pool);
-        await transaction.begin();
-        try {
-          await transaction.request().batch(T.LOCK_MIGRATIONS);
-          await transaction.request().batch(T.CREATE_SCHEMA_MIGRATIONS);
-          const done = await transaction
-            .request()
-            .input('version', sql.Int, migration.version)
-            .query<{ version: number; checksum: string }>(T.GET_APPLIED_MIGRATION);
-          const applied = done.recordset[0];
-          if (applied) {
-            if (applied.checksum !== migration.checksum) {
-              this.options.logger?.warn({ version: migration.version }, 'applied migration was edited since; not re-applied');
-            }
-          } else {
-            for (const batch of splitTsqlBatches(migration.sql)) await transaction.request().batch(batch);
-            await transaction
-              .request()
-              .input('version', sql.Int, migration.version)
-              .input('name', sql.NVarChar(256), migration.name)
-              .input('checksum', sql.Char(64), migration.checksum)
-              .query(T.RECORD_MIGRATION);
-            this.options.logger?.info({ version: migration.version, name: migration.name }, 'applied mssql migration');
-          }
-          await transaction.commit();
-        } catch (err) {
-          await transaction.rollback().catch(() => undefined); // XACT_ABORT may have rolled back already
-          throw err;
-        }
-      }
-    } catch (err) {
-      throw toStoreError('migrate', err);
-    }
+    await applyMssqlMigrations(this.pool, loadMigrations('mssql', this.options.migrationsRoot), this.options.logger);
   }
 
   async getBaseline(userId: number, categoryId: number): Promise<Baseline | null> {
     checkIds('getBaseline', userId, categoryId);
-    const result = await this.query<{ mean: number; std_dev: number; sample_count: number; m2: number }>(
+    const result = await this.pool.query<{ mean: number; std_dev: number; sample_count: number; m2: number }>(
       'getBaseline',
       T.GET_BASELINE,
       [
@@ -159,7 +98,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
   async setBaseline(userId: number, categoryId: number, stats: { mean: number; stdDev: number; sampleCount: number }): Promise<void> {
     checkIds('setBaseline', userId, categoryId);
     const { mean, stdDev, sampleCount } = checkBaseline(stats);
-    await this.query('setBaseline', T.SET_BASELINE, [
+    await this.pool.query('setBaseline', T.SET_BASELINE, [
       ['user_id', sql.BigInt, userId],
       ['category_id', sql.BigInt, categoryId],
       ['mean', sql.Float, mean],
@@ -171,7 +110,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
 
   async getThresholdOverride(userId: number, categoryId: number): Promise<number | null> {
     checkIds('getThresholdOverride', userId, categoryId);
-    const result = await this.query<{ z_threshold: number }>('getThresholdOverride', T.GET_THRESHOLD_OVERRIDE, [
+    const result = await this.pool.query<{ z_threshold: number }>('getThresholdOverride', T.GET_THRESHOLD_OVERRIDE, [
       ['user_id', sql.BigInt, userId],
       ['category_id', sql.BigInt, categoryId],
     ]);
@@ -185,15 +124,15 @@ export class MssqlAnomalyStore implements AnomalyStore {
       ['category_id', sql.BigInt, categoryId ?? null],
     ];
     if (zThreshold === null) {
-      await this.query('setThresholdOverride', T.DELETE_THRESHOLD_OVERRIDE, inputs);
+      await this.pool.query('setThresholdOverride', T.DELETE_THRESHOLD_OVERRIDE, inputs);
     } else {
-      await this.query('setThresholdOverride', T.UPSERT_THRESHOLD_OVERRIDE, [...inputs, ['z_threshold', sql.Float, zThreshold]]);
+      await this.pool.query('setThresholdOverride', T.UPSERT_THRESHOLD_OVERRIDE, [...inputs, ['z_threshold', sql.Float, zThreshold]]);
     }
   }
 
   async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome> {
     const t = checkScoredTransaction(txn);
-    const result = await this.query<TransactionRow & { inserted: boolean }>('recordTransaction', T.RECORD_TRANSACTION, [
+    const result = await this.pool.query<TransactionRow & { inserted: boolean }>('recordTransaction', T.RECORD_TRANSACTION, [
       ['transaction_id', sql.NVarChar(128), t.transactionId],
       ['user_id', sql.BigInt, t.userId],
       ['category_id', sql.BigInt, t.categoryId],
@@ -212,7 +151,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
   }
 
   async getTransaction(transactionId: string): Promise<StoredTransaction | null> {
-    const result = await this.query<TransactionRow>('getTransaction', T.GET_TRANSACTION, [
+    const result = await this.pool.query<TransactionRow>('getTransaction', T.GET_TRANSACTION, [
       ['transaction_id', sql.NVarChar(128), transactionId],
     ]);
     const row = result.recordset[0];
@@ -221,7 +160,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
 
   async setAlertStatus(transactionId: string, status: AlertStatus): Promise<void> {
     checkAlertStatus('setAlertStatus', status);
-    const result = await this.query<{ found: number }>('setAlertStatus', T.SET_ALERT_STATUS, [
+    const result = await this.pool.query<{ found: number }>('setAlertStatus', T.SET_ALERT_STATUS, [
       ['transaction_id', sql.NVarChar(128), transactionId],
       ['status', sql.NVarChar(16), status],
     ]);
@@ -232,7 +171,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
 
   async listTransactionsByAlertStatus(status: AlertStatus, limit: number): Promise<StoredTransaction[]> {
     checkAlertStatus('listTransactionsByAlertStatus', status);
-    const result = await this.query<TransactionRow>('listTransactionsByAlertStatus', T.LIST_TRANSACTIONS_BY_ALERT_STATUS, [
+    const result = await this.pool.query<TransactionRow>('listTransactionsByAlertStatus', T.LIST_TRANSACTIONS_BY_ALERT_STATUS, [
       ['status', sql.NVarChar(16), status],
       ['limit', sql.Int, Math.max(0, Math.floor(limit))],
     ]);
@@ -240,7 +179,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
   }
 
   async getAlertDelivery(transactionId: string): Promise<AlertDelivery | null> {
-    const result = await this.query<DeliveryRow>('getAlertDelivery', T.GET_ALERT_DELIVERY, [
+    const result = await this.pool.query<DeliveryRow>('getAlertDelivery', T.GET_ALERT_DELIVERY, [
       ['transaction_id', sql.NVarChar(128), transactionId],
     ]);
     const row = result.recordset[0];
@@ -249,7 +188,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
 
   async claimAlertDelivery(transactionId: string, claimant: string, leaseMs: number): Promise<AlertClaim> {
     const claim = checkAlertClaim(transactionId, claimant, leaseMs);
-    const result = await this.query<ClaimRow>('claimAlertDelivery', T.CLAIM_ALERT_DELIVERY, [
+    const result = await this.pool.query<ClaimRow>('claimAlertDelivery', T.CLAIM_ALERT_DELIVERY, [
       ['transaction_id', sql.NVarChar(128), claim.transactionId],
       ['claimant', sql.NVarChar(256), claim.claimant],
       ['lease_ms', sql.Int, claim.leaseMs],
@@ -270,7 +209,7 @@ export class MssqlAnomalyStore implements AnomalyStore {
     transactionId: string,
     outcome: { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string },
   ): Promise<AlertDelivery> {
-    const result = await this.query<DeliveryRow>('recordAlertDelivery', T.RECORD_ALERT_DELIVERY, [
+    const result = await this.pool.query<DeliveryRow>('recordAlertDelivery', T.RECORD_ALERT_DELIVERY, [
       ['transaction_id', sql.NVarChar(128), transactionId],
       ['status', sql.NVarChar(16), outcome.status],
       ['last_error', sql.NVarChar(4000), outcome.error?.slice(0, 4000) ?? null],
@@ -282,8 +221,9 @@ export class MssqlAnomalyStore implements AnomalyStore {
   }
 
   async close(): Promise<void> {
-    await this.connecting?.catch(() => undefined);
-    await this.pool.close();
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.release();
   }
 }
 

@@ -1,0 +1,112 @@
+import sql from 'mssql';
+import type { Logger } from '../logger';
+import { toStoreError } from '../sql/errors';
+import { type Migration, splitTsqlBatches } from './migrations';
+import { CREATE_SCHEMA_MIGRATIONS, GET_APPLIED_MIGRATION, LOCK_MIGRATIONS, RECORD_MIGRATION } from './mssql-statements';
+
+/** One bound parameter of a statement: its `@name`, its SQL type and its value. */
+export type MssqlInput = [name: string, type: sql.ISqlType | (() => sql.ISqlType), value: unknown];
+
+export interface MssqlPoolOptions {
+  logger?: Logger;
+  /** Connections kept by the one pool; Azure SQL serverless counts them against its worker limit. */
+  poolMax?: number;
+}
+
+/**
+ * One ConnectionPool to Azure SQL / SQL Server, connected on first use, for every store built on it:
+ * each store retains it and releases it when it closes, and the last release closes the pool. Every
+ * failure leaves as a Transient- or PermanentStoreError named after the store operation.
+ */
+export class MssqlPool {
+  private readonly pool: sql.ConnectionPool;
+  private connecting: Promise<sql.ConnectionPool> | undefined;
+  private users = 0;
+
+  constructor(connectionString: string, options: MssqlPoolOptions = {}) {
+    const config = sql.ConnectionPool.parseConnectionString(connectionString);
+    config.pool = { ...config.pool, max: options.poolMax ?? config.pool?.max ?? 10 };
+    this.pool = new sql.ConnectionPool(config);
+    this.pool.on('error', (err: unknown) => options.logger?.error({ err }, 'mssql pool error'));
+  }
+
+  retain(): this {
+    this.users += 1;
+    return this;
+  }
+
+  async release(): Promise<void> {
+    this.users = Math.max(0, this.users - 1);
+    if (this.users > 0) return;
+    await this.connecting?.catch(() => undefined);
+    await this.pool.close();
+  }
+
+  private connected(): Promise<sql.ConnectionPool> {
+    if (this.pool.connected) return Promise.resolve(this.pool);
+    this.connecting ??= this.pool.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  async query<R>(operation: string, statement: string, inputs: MssqlInput[]): Promise<sql.IResult<R>> {
+    try {
+      const request = (await this.connected()).request();
+      for (const [name, type, value] of inputs) request.input(name, type, value);
+      return await request.query<R>(statement);
+    } catch (err) {
+      throw toStoreError(operation, err);
+    }
+  }
+
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  async inTransaction<T>(operation: string, work: (transaction: sql.Transaction) => Promise<T>): Promise<T> {
+    try {
+      const transaction = new sql.Transaction(await this.connected());
+      await transaction.begin();
+      try {
+        const result = await work(transaction);
+        await transaction.commit();
+        return result;
+      } catch (err) {
+        await transaction.rollback().catch(() => undefined); // XACT_ABORT may have rolled back already
+        throw err;
+      }
+    } catch (err) {
+      throw toStoreError(operation, err);
+    }
+  }
+}
+
+/**
+ * Applies each pending migration in its own transaction under an exclusive application lock, so
+ * concurrent starters (the anomaly and the model store, several workers) agree on what ran.
+ */
+export async function applyMssqlMigrations(pool: MssqlPool, migrations: Migration[], logger?: Logger): Promise<void> {
+  for (const migration of migrations) {
+    await pool.inTransaction('migrate', async (transaction) => {
+      await transaction.request().batch(LOCK_MIGRATIONS);
+      await transaction.request().batch(CREATE_SCHEMA_MIGRATIONS);
+      const done = await transaction
+        .request()
+        .input('version', sql.Int, migration.version)
+        .query<{ version: number; checksum: string }>(GET_APPLIED_MIGRATION);
+      const applied = done.recordset[0];
+      if (applied) {
+        if (applied.checksum !== migration.checksum) {
+          logger?.warn({ version: migration.version }, 'applied migration was edited since; not re-applied');
+        }
+        return;
+      }
+      for (const batch of splitTsqlBatches(migration.sql)) await transaction.request().batch(batch);
+      await transaction
+        .request()
+        .input('version', sql.Int, migration.version)
+        .input('name', sql.NVarChar(256), migration.name)
+        .input('checksum', sql.Char(64), migration.checksum)
+        .query(RECORD_MIGRATION);
+      logger?.info({ version: migration.version, name: migration.name }, 'applied mssql migration');
+    });
+  }
+}
