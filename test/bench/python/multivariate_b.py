@@ -7,26 +7,11 @@ training-set scores (as PyOD's fit and our fit both compute them); "score" score
 Prints one JSON line: fit_ms, score_ms, fit_cpu_ms, score_cpu_ms, peak_rss_kb, baseline_rss_kb.
 """
 
-import json
-import resource
-import sys
-import time
-
-import numpy as np
-
-
-def rss_kb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+from common import load_case, time_fit_and_score
 
 
 def main():
-    path, n_train, n_test, cols, kind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-    data = np.fromfile(path, dtype="<f8", count=(n_train + n_test) * cols).reshape(n_train + n_test, cols)
-    X_train, X_test = data[:n_train], data[n_train:]
+    X_train, X_test, kind = load_case()
 
     if kind == "iforest":
         from sklearn.ensemble import IsolationForest
@@ -59,20 +44,7 @@ def main():
     else:
         raise SystemExit(f"unknown kind {kind}")
 
-    baseline = rss_kb()
-    c0, t0 = time.process_time(), time.perf_counter()
-    model = fit()
-    c1, t1 = time.process_time(), time.perf_counter()
-    score(model)
-    c2, t2 = time.process_time(), time.perf_counter()
-    print(json.dumps({
-        "fit_ms": (t1 - t0) * 1000,
-        "score_ms": (t2 - t1) * 1000,
-        "fit_cpu_ms": (c1 - c0) * 1000,
-        "score_cpu_ms": (c2 - c1) * 1000,
-        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "baseline_rss_kb": baseline,
-    }))
+    time_fit_and_score(fit, score)
 
 
 if __name__ == "__main__":
