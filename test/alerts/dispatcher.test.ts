@@ -10,6 +10,7 @@ import { SendGridMailer } from '../../infra/mail/sendgrid-mailer';
 import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
 import { createStore } from '../../infra/store';
 import { type AlertDispatcher, type AlertDispatcherOptions, createAlertDispatcher, type DrainCounts } from '../../workers/alert-dispatcher';
+import { sampleAlert } from '../support/alert-message';
 import { startAzurite, startCapture, type TestAzurite, uniqueQueueName, waitFor } from '../support/local-services';
 
 const RETRY_DELAY_SECONDS = 1;
@@ -81,15 +82,7 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
   /** Stores an anomalous transaction (the delivery record references it) and returns its alert message. */
   async function anomalousTransaction(overrides: Partial<AlertMessage> = {}): Promise<AlertMessage> {
     const transactionId = `txn-dispatch-${++txnCounter}-${Date.now()}`;
-    const message: AlertMessage = {
-      transaction_id: transactionId,
-      user_id: 399,
-      category_id: 2310,
-      amount: 25000,
-      z_score: 16.905581089737105,
-      detected_at: '2026-01-15T10:00:00.000Z',
-      ...overrides,
-    };
+    const message = sampleAlert(transactionId, overrides);
     await store.recordTransaction(
       {
         transactionId,

@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
 import { QueueServiceClient } from '@azure/storage-queue';
-import type { AlertMessage } from '../../activities/ports';
 import { AlertQueueError, AzureAlertQueue, decodeAlertMessage } from '../../infra/queue/azure-alert-queue';
+import { sampleAlert as alert } from '../support/alert-message';
 import { startAzurite, type TestAzurite, uniqueQueueName } from '../support/local-services';
-
-function alert(transactionId: string, overrides: Partial<AlertMessage> = {}): AlertMessage {
-  return {
-    transaction_id: transactionId,
-    user_id: 399,
-    category_id: 2310,
-    amount: 25000,
-    z_score: 16.905581089737105,
-    detected_at: '2026-01-15T10:00:00.000Z',
-    ...overrides,
-  };
-}
 
 describe('Azure alert queue on Azurite', function () {
   this.timeout(60_000);
