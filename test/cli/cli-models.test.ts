@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseModelDataFile } from '../../client/cli-models';
-import { type CliIo, runCli } from '../../client/cli';
 import { InvalidInputError } from '../../contracts/transaction';
+import { runArgusCli } from '../support/argus-cli';
 import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
 import { gaussianRows } from '../support/model-data';
 
@@ -58,17 +58,7 @@ describe('argus model on the real local stack', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function argus(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-      env: { TEMPORAL_ADDRESS: stack.config.temporal.address, ARGUS_TASK_QUEUE: stack.config.temporal.taskQueue, ARGUS_HOME: stack.dir },
-    };
-    const code = await runCli(['node', 'argus', ...args], io);
-    return { code, out: out.join(''), err: err.join('') };
-  }
+  const argus = (...args: string[]) => runArgusCli(stack, ...args);
 
   it('fit | info | detect | results | update | list | delete, with exit codes 0, 2 (bad data) and 1 (unknown model)', async () => {
     const train = path.join(dir, 'train.csv');

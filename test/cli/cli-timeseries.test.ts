@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type CliIo, runCli } from '../../client/cli';
 import { gaussianSource, seasonalSeries } from '../detection/synthetic-series';
+import { runArgusCli } from '../support/argus-cli';
 import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
 
 const HOUR = 3_600_000;
@@ -29,17 +29,7 @@ describe('argus timeseries detect on the real local stack', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function argus(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io: CliIo = {
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-      env: { TEMPORAL_ADDRESS: stack.config.temporal.address, ARGUS_TASK_QUEUE: stack.config.temporal.taskQueue, ARGUS_HOME: stack.dir },
-    };
-    const code = await runCli(['node', 'argus', ...args], io);
-    return { code, out: out.join(''), err: err.join('') };
-  }
+  const argus = (...args: string[]) => runArgusCli(stack, ...args);
 
   it('prints the flagged points as a table (date, value, expected, margins, severity), or every row as JSON', async () => {
     const values = Array.from(seasonalSeries({ length: 24 * 14, period: 24, seed: 11, noise: 1 }));
