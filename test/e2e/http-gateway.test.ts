@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { buildGateway } from '../../client/gateway/app';
-import { createLogger } from '../../infra/logger';
-import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
+import type { ArgusTestStack } from '../support/argus-stack';
+import { type GatewayTestStack, startGatewayTestStack } from '../support/gateway-stack';
 
 /** The HTTP way in, over the real stack: gateway → Temporal workflow → SQLite → Azurite → capture server. */
 describe('HTTP gateway on the real local stack', function () {
   this.timeout(120_000);
   let stack: ArgusTestStack;
-  let app: ReturnType<typeof buildGateway>;
+  let app: GatewayTestStack['app'];
   const apiKey = 'function-key-123';
 
   before(async () => {
-    stack = await startArgusTestStack({ inProcessClient: true });
-    app = buildGateway({ argus: stack.client, apiKey, logger: createLogger('gateway', 'silent') });
-    await app.ready();
+    ({ stack, app } = await startGatewayTestStack(apiKey));
   });
   after(async () => {
     await app?.close();

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { buildGateway } from '../../client/gateway/app';
 import { type TimeSeriesDetectionInput, TimeSeriesTooLargeError, packSeries } from '../../contracts/timeseries';
 import { InvalidInputError } from '../../contracts/transaction';
-import { createLogger } from '../../infra/logger';
 import { gaussianSource, seasonalSeries } from '../detection/synthetic-series';
-import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
+import type { ArgusTestStack } from '../support/argus-stack';
+import { type GatewayTestStack, startGatewayTestStack } from '../support/gateway-stack';
 
 /**
  * Azure Anomaly Detector's replacement end to end: HTTP gateway and SDK → Temporal workflow → local
@@ -26,14 +25,12 @@ function hourlySeries(seed: number, length = 24 * 14): number[] {
 describe('time series (Azure Anomaly Detector replacement) on the real local stack', function () {
   this.timeout(180_000);
   let stack: ArgusTestStack;
-  let app: ReturnType<typeof buildGateway>;
+  let app: GatewayTestStack['app'];
   const apiKey = 'function-key-ts';
   const key = { 'x-functions-key': apiKey };
 
   before(async () => {
-    stack = await startArgusTestStack({ inProcessClient: true });
-    app = buildGateway({ argus: stack.client, apiKey, logger: createLogger('gateway', 'silent') });
-    await app.ready();
+    ({ stack, app } = await startGatewayTestStack(apiKey));
   });
   after(async () => {
     await app?.close();

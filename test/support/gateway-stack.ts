@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import { buildGateway } from '../../client/gateway/app';
+import { createLogger } from '../../infra/logger';
+import { type ArgusTestStack, startArgusTestStack } from './argus-stack';
+
+export interface GatewayTestStack {
+  stack: ArgusTestStack;
+  app: FastifyInstance;
+}
+
+/**
+ * The HTTP gateway over the real local stack, sharing the worker's connection as the local stack's
+ * gateway does; requests go through `app.inject`. Stop with `app.close()`, then `stack.stop()`.
+ */
+export async function startGatewayTestStack(apiKey: string): Promise<GatewayTestStack> {
+  const stack = await startArgusTestStack({ inProcessClient: true });
+  try {
+    const app = buildGateway({ argus: stack.client, apiKey, logger: createLogger('gateway', 'silent') });
+    await app.ready();
+    return { stack, app };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
