@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { ChangePointResult, EntireDetectResult, LastDetectResult, TimeSeriesMode } from '../contracts/timeseries';
-import { type ParsedCsvSeries, issuesByLine, parseTimeSeriesCsv } from '../contracts/timeseries-csv';
+import { type ParsedCsvSeries, issuesByLine, joinEntireResult, parseTimeSeriesCsv } from '../contracts/timeseries-csv';
 import { InvalidInputError } from '../contracts/transaction';
 import type { ArgusClient } from './argus-client';
 import { parseStrictInteger, parseStrictNumber } from './cli-parse';
@@ -92,18 +92,7 @@ export function joinedJson(mode: TimeSeriesMode, parsed: ParsedCsvSeries, result
     const r = result as ChangePointResult;
     return parsed.rows.map((row, i) => ({ date: row.date, value: row.value, isChangePoint: r.isChangePoint[i], confidenceScore: r.confidenceScores[i] }));
   }
-  const r = result as EntireDetectResult;
-  return parsed.rows.map((row, i) => ({
-    date: row.date,
-    value: row.value,
-    expectedValue: r.expectedValues[i],
-    upperMargin: r.upperMargins[i],
-    lowerMargin: r.lowerMargins[i],
-    isAnomaly: r.isAnomaly[i],
-    isPositiveAnomaly: r.isPositiveAnomaly[i],
-    isNegativeAnomaly: r.isNegativeAnomaly[i],
-    severity: r.severity[i],
-  }));
+  return joinEntireResult(parsed, result as EntireDetectResult);
 }
 
 /** Names a bad cell by the file's line, not the series index the worker saw. */

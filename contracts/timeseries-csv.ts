@@ -1,5 +1,5 @@
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
-import { type TimeSeriesPoint, parseIsoTimestamp } from './timeseries';
+import { type CsvDetectRow, type EntireDetectResult, type TimeSeriesPoint, parseIsoTimestamp } from './timeseries';
 import { InvalidInputError } from './transaction';
 
 /**
@@ -140,4 +140,19 @@ export function issuesByLine(issues: { field: string; message: string }[], parse
     const line = point ? lineOf(point[1]) : undefined;
     return { field: point && line !== undefined ? `line ${line}, ${columnOf(point[2])}` : field, message: renamed(message) };
   });
+}
+
+/** Each CSV row with its entire-series result, as csv/detect answers and `argus timeseries detect --json` prints. */
+export function joinEntireResult(parsed: ParsedCsvSeries, result: EntireDetectResult): CsvDetectRow[] {
+  return parsed.rows.map((row, i) => ({
+    date: row.date,
+    value: row.value,
+    expectedValue: result.expectedValues[i],
+    upperMargin: result.upperMargins[i],
+    lowerMargin: result.lowerMargins[i],
+    isAnomaly: result.isAnomaly[i],
+    isPositiveAnomaly: result.isPositiveAnomaly[i],
+    isNegativeAnomaly: result.isNegativeAnomaly[i],
+    severity: result.severity[i],
+  }));
 }

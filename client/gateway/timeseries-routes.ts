@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { z } from 'zod';
-import { type CsvDetectRow, type TimeSeriesMode, DEFAULT_MAX_SERIES_POINTS, TimeSeriesTooLargeError, timeSeriesJsonSchemas } from '../../contracts/timeseries';
-import { issuesByLine, parseTimeSeriesCsv } from '../../contracts/timeseries-csv';
+import { type TimeSeriesMode, DEFAULT_MAX_SERIES_POINTS, TimeSeriesTooLargeError, timeSeriesJsonSchemas } from '../../contracts/timeseries';
+import { issuesByLine, joinEntireResult, parseTimeSeriesCsv } from '../../contracts/timeseries-csv';
 import { InvalidInputError } from '../../contracts/transaction';
 import type { ArgusClient } from '../argus-client';
 import { classifyFailure, withDeadline } from '../failures';
@@ -164,19 +164,7 @@ export async function timeSeriesRoutes(api: FastifyInstance, options: TimeSeries
       const parsed = parseTimeSeriesCsv(request.body);
       const result = await byCsvLine(wait(timeSeries.detectEntireSeries({ ...query, series: parsed.points })), parsed);
       reply.header('x-argus-period', String(result.period));
-      return parsed.rows.map(
-        (row, i): CsvDetectRow => ({
-          date: row.date,
-          value: row.value,
-          expectedValue: result.expectedValues[i],
-          upperMargin: result.upperMargins[i],
-          lowerMargin: result.lowerMargins[i],
-          isAnomaly: result.isAnomaly[i],
-          isPositiveAnomaly: result.isPositiveAnomaly[i],
-          isNegativeAnomaly: result.isNegativeAnomaly[i],
-          severity: result.severity[i],
-        }),
-      );
+      return joinEntireResult(parsed, result);
     },
   );
 }
