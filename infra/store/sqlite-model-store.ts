@@ -1,19 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { ModelRecord, ModelStore, ModelWrite, NewModelResult, StoredModelResult } from '../../activities/ports';
-import type { Logger } from '../logger';
-import { toStoreError } from '../sql/errors';
-import { loadMigrations } from './migrations';
-import { applySqliteMigrations } from './sqlite-store';
+import { NOW, preparedOnFirstUse, SqliteDatabase } from './sqlite-database';
+import type { SqliteStoreOptions } from './sqlite-store';
 
-export interface SqliteModelStoreOptions {
-  busyTimeoutMs?: number;
-  logger?: Logger;
-  migrationsRoot?: string;
-}
-
-const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+export type SqliteModelStoreOptions = SqliteStoreOptions;
 
 const MODEL_COLUMNS = `tenant, run_id, kind, params, threshold, trained_rows, dims, trained_at,
   COALESCE(created_at, trained_at) AS created_at, version, recent_operations,
@@ -43,8 +33,6 @@ const STATEMENTS = {
   deleteResults: `DELETE FROM model_results WHERE tenant = ? AND run_id = ?`,
   deleteModel: `DELETE FROM models WHERE tenant = ? AND run_id = ?`,
 } as const;
-
-type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };
 
 export interface ModelRow {
   tenant: string;
@@ -76,68 +64,64 @@ export interface ResultRow {
 }
 
 /**
- * Models and tracked results in the embedded SQLite file, on a connection of its own (WAL lets it
- * share the file with the anomaly store). Writes that read first run in BEGIN IMMEDIATE transactions.
+ * Models and tracked results in the embedded SQLite file, on a handle of its own or the one the
+ * anomaly store uses (WAL lets separate handles share the file). Writes that read first run in
+ * BEGIN IMMEDIATE transactions.
  */
 export class SqliteModelStore implements ModelStore {
-  private readonly db: Database.Database;
-  private prepared: Statements | undefined;
+  readonly filePath: string;
+  private readonly database: SqliteDatabase;
+  private readonly prepared: () => { [K in keyof typeof STATEMENTS]: Database.Statement };
+  private closed = false;
   private readonly recordTxn: (tenant: string, runId: string, modelVersion: number, results: NewModelResult[]) => number | null;
   private readonly deleteTxn: (tenant: string, runId: string) => { deleted: boolean; resultsDeleted: number };
 
   constructor(
-    readonly filePath: string,
+    file: string | SqliteDatabase,
     private readonly options: SqliteModelStoreOptions = {},
   ) {
-    if (filePath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
-    this.db = new Database(filePath);
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('foreign_keys = ON');
+    this.database = (typeof file === 'string' ? new SqliteDatabase(file, options) : file).retain();
+    this.filePath = this.database.filePath;
+    this.prepared = preparedOnFirstUse(this.database.db, STATEMENTS);
 
-    this.recordTxn = this.db
-      .transaction((tenant: string, runId: string, modelVersion: number, results: NewModelResult[]) => {
-        const s = this.statements;
-        if (!s.modelExists.get(tenant, runId)) return null;
-        let inserted = 0;
-        for (const r of results) {
-          inserted += s.insertResult.run({
-            tenant,
-            runId,
-            id: r.id,
-            detectionId: r.detectionId,
-            row: r.row,
-            input: JSON.stringify(r.input),
-            scores: JSON.stringify(r.scores),
-            isAnomaly: r.isAnomaly ? 1 : 0,
-            modelVersion,
-          }).changes;
-        }
-        return inserted;
-      }).immediate;
+    this.recordTxn = this.database.immediate((tenant: string, runId: string, modelVersion: number, results: NewModelResult[]) => {
+      const s = this.statements;
+      if (!s.modelExists.get(tenant, runId)) return null;
+      let inserted = 0;
+      for (const r of results) {
+        inserted += s.insertResult.run({
+          tenant,
+          runId,
+          id: r.id,
+          detectionId: r.detectionId,
+          row: r.row,
+          input: JSON.stringify(r.input),
+          scores: JSON.stringify(r.scores),
+          isAnomaly: r.isAnomaly ? 1 : 0,
+          modelVersion,
+        }).changes;
+      }
+      return inserted;
+    });
 
-    this.deleteTxn = this.db.transaction((tenant: string, runId: string) => {
+    this.deleteTxn = this.database.immediate((tenant: string, runId: string) => {
       const s = this.statements;
       const resultsDeleted = s.deleteResults.run(tenant, runId).changes;
       const deleted = s.deleteModel.run(tenant, runId).changes > 0;
       return { deleted, resultsDeleted };
-    }).immediate;
+    });
   }
 
-  private get statements(): Statements {
-    if (!this.prepared) {
-      const entries = Object.entries(STATEMENTS).map(([name, sql]) => [name, this.db.prepare(sql)]);
-      this.prepared = Object.fromEntries(entries) as Statements;
-    }
-    return this.prepared;
+  private get statements() {
+    return this.prepared();
   }
 
   async migrate(): Promise<void> {
-    this.run('migrate', () => applySqliteMigrations(this.db, loadMigrations('sqlite', this.options.migrationsRoot), this.options.logger));
+    this.database.migrate(this.options.migrationsRoot, this.options.logger);
   }
 
   async saveModel(model: ModelWrite, expectedVersion: number | null): Promise<boolean> {
-    return this.run('saveModel', () => {
+    return this.database.run('saveModel', () => {
       const params = {
         tenant: model.tenant,
         runId: model.runId,
@@ -159,7 +143,7 @@ export class SqliteModelStore implements ModelStore {
   }
 
   async getModel(tenant: string, runId: string, load: { state?: boolean; trainingData?: boolean } = {}): Promise<ModelRecord | null> {
-    return this.run('getModel', () => {
+    return this.database.run('getModel', () => {
       const row = this.statements.getModel.get({
         tenant,
         runId,
@@ -171,17 +155,17 @@ export class SqliteModelStore implements ModelStore {
   }
 
   async listModels(tenant: string, limit: number): Promise<ModelRecord[]> {
-    return this.run('listModels', () =>
+    return this.database.run('listModels', () =>
       (this.statements.listModels.all(tenant, Math.max(0, Math.floor(limit))) as ModelRow[]).map((row) => toModelRecord(row, {})),
     );
   }
 
   async recordResults(tenant: string, runId: string, modelVersion: number, results: NewModelResult[]): Promise<number | null> {
-    return this.run('recordResults', () => this.recordTxn(tenant, runId, modelVersion, results));
+    return this.database.run('recordResults', () => this.recordTxn(tenant, runId, modelVersion, results));
   }
 
   async listResults(tenant: string, runId: string, page: { after: number; limit: number }): Promise<StoredModelResult[]> {
-    return this.run('listResults', () =>
+    return this.database.run('listResults', () =>
       (this.statements.listResults.all(tenant, runId, Math.max(0, Math.floor(page.after)), Math.max(0, Math.floor(page.limit))) as ResultRow[]).map(
         toStoredResult,
       ),
@@ -189,19 +173,13 @@ export class SqliteModelStore implements ModelStore {
   }
 
   async deleteModel(tenant: string, runId: string): Promise<{ deleted: boolean; resultsDeleted: number }> {
-    return this.run('deleteModel', () => this.deleteTxn(tenant, runId));
+    return this.database.run('deleteModel', () => this.deleteTxn(tenant, runId));
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
-  }
-
-  private run<T>(operation: string, work: () => T): T {
-    try {
-      return work();
-    } catch (err) {
-      throw toStoreError(operation, err);
-    }
+    if (this.closed) return;
+    this.closed = true;
+    this.database.release();
   }
 }
 

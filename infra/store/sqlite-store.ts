@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   AlertClaim,
   AlertDelivery,
@@ -13,8 +11,8 @@ import type {
   StoredTransaction,
 } from '../../activities/ports';
 import type { Logger } from '../logger';
-import { PermanentStoreError, toStoreError } from '../sql/errors';
-import { loadMigrations, type Migration } from './migrations';
+import { PermanentStoreError } from '../sql/errors';
+import { NOW, preparedOnFirstUse, SqliteDatabase, type SqliteDatabaseOptions } from './sqlite-database';
 import {
   checkAlertClaim,
   checkAlertStatus,
@@ -27,15 +25,14 @@ import {
   normalizeTimestamp,
 } from './validate';
 
-export interface SqliteStoreOptions {
-  /** How long a writer waits for another process's lock before SQLITE_BUSY (a transient error). */
-  busyTimeoutMs?: number;
+export { applySqliteMigrations } from './sqlite-database';
+
+/** `busyTimeoutMs` applies to the store's own file handle; a shared SqliteDatabase was opened with its own. */
+export interface SqliteStoreOptions extends SqliteDatabaseOptions {
   logger?: Logger;
   /** Where migrations live; tests point it elsewhere. */
   migrationsRoot?: string;
 }
-
-const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
 const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
   detector, batch_id, alert_status, created_at`;
@@ -109,8 +106,6 @@ const STATEMENTS = {
   markTransactionDelivered: `UPDATE anomaly_transactions SET alert_status = @status WHERE transaction_id = @transactionId`,
 } as const;
 
-type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };
-
 interface TransactionRow {
   transaction_id: string;
   user_id: number;
@@ -149,8 +144,11 @@ interface ClaimRow {
  * two workers folding into the same baseline queue behind each other instead of losing an update.
  */
 export class SqliteAnomalyStore implements AnomalyStore {
+  readonly filePath: string;
+  private readonly database: SqliteDatabase;
   private readonly db: Database.Database;
-  private prepared: Statements | undefined;
+  private readonly prepared: () => { [K in keyof typeof STATEMENTS]: Database.Statement };
+  private closed = false;
   private readonly recordTxn: (txn: ScoredTransaction, fold: boolean) => RecordOutcome;
   private readonly recordDelivery: (
     transactionId: string,
@@ -160,16 +158,15 @@ export class SqliteAnomalyStore implements AnomalyStore {
   private readonly setThreshold: (userId: number | null, categoryId: number | null, z: number | null) => void;
 
   constructor(
-    readonly filePath: string,
+    file: string | SqliteDatabase,
     private readonly options: SqliteStoreOptions = {},
   ) {
-    if (filePath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
-    this.db = new Database(filePath);
-    this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('foreign_keys = ON');
+    this.database = (typeof file === 'string' ? new SqliteDatabase(file, options) : file).retain();
+    this.filePath = this.database.filePath;
+    this.db = this.database.db;
+    this.prepared = preparedOnFirstUse(this.db, STATEMENTS);
 
-    this.recordTxn = this.db.transaction((txn: ScoredTransaction, fold: boolean): RecordOutcome => {
+    this.recordTxn = this.database.immediate((txn: ScoredTransaction, fold: boolean): RecordOutcome => {
       const s = this.statements;
       const params = {
         transactionId: txn.transactionId,
@@ -189,9 +186,9 @@ export class SqliteAnomalyStore implements AnomalyStore {
       }
       const row = s.getTransaction.get(txn.transactionId) as TransactionRow;
       return { transaction: toStoredTransaction(row), inserted };
-    }).immediate;
+    });
 
-    this.recordDelivery = this.db.transaction((transactionId: string, outcome) => {
+    this.recordDelivery = this.database.immediate((transactionId: string, outcome) => {
       const s = this.statements;
       const row = s.recordAlertDelivery.get({
         transactionId,
@@ -203,10 +200,10 @@ export class SqliteAnomalyStore implements AnomalyStore {
         s.markTransactionDelivered.run({ transactionId, status: row.status });
       }
       return toDelivery(row);
-    }).immediate;
+    });
 
     // BEGIN IMMEDIATE takes the write lock before the read, so no other process can claim in between.
-    this.claimDelivery = this.db.transaction((transactionId: string, claimant: string, leaseMs: number): AlertClaim => {
+    this.claimDelivery = this.database.immediate((transactionId: string, claimant: string, leaseMs: number): AlertClaim => {
       const s = this.statements;
       const row = s.readAlertClaim.get(transactionId) as ClaimRow | undefined;
       if (row?.status === 'sent' || row?.status === 'dead_lettered') return { outcome: 'done', status: row.status };
@@ -215,9 +212,9 @@ export class SqliteAnomalyStore implements AnomalyStore {
       }
       s.takeAlertClaim.run({ transactionId, claimant, leaseMs });
       return { outcome: 'claimed', attempts: row?.attempts ?? 0 };
-    }).immediate;
+    });
 
-    this.setThreshold = this.db.transaction((userId: number | null, categoryId: number | null, z: number | null) => {
+    this.setThreshold = this.database.immediate((userId: number | null, categoryId: number | null, z: number | null) => {
       const s = this.statements;
       const scope = { userId, categoryId };
       if (z === null) {
@@ -227,23 +224,19 @@ export class SqliteAnomalyStore implements AnomalyStore {
       if (s.updateThreshold.run({ ...scope, zThreshold: z }).changes === 0) {
         s.insertThreshold.run({ ...scope, zThreshold: z });
       }
-    }).immediate;
+    });
   }
 
-  private get statements(): Statements {
-    if (!this.prepared) {
-      const entries = Object.entries(STATEMENTS).map(([name, sql]) => [name, this.db.prepare(sql)]);
-      this.prepared = Object.fromEntries(entries) as Statements;
-    }
-    return this.prepared;
+  private get statements() {
+    return this.prepared();
   }
 
   async migrate(): Promise<void> {
-    this.run('migrate', () => applySqliteMigrations(this.db, loadMigrations('sqlite', this.options.migrationsRoot), this.options.logger));
+    this.database.migrate(this.options.migrationsRoot, this.options.logger);
   }
 
   async getBaseline(userId: number, categoryId: number): Promise<Baseline | null> {
-    return this.run('getBaseline', () => {
+    return this.database.run('getBaseline', () => {
       checkIds('getBaseline', userId, categoryId);
       const row = this.statements.getBaseline.get(userId, categoryId) as
         | { mean: number; std_dev: number; sample_count: number; m2: number }
@@ -253,7 +246,7 @@ export class SqliteAnomalyStore implements AnomalyStore {
   }
 
   async setBaseline(userId: number, categoryId: number, stats: { mean: number; stdDev: number; sampleCount: number }): Promise<void> {
-    this.run('setBaseline', () => {
+    this.database.run('setBaseline', () => {
       checkIds('setBaseline', userId, categoryId);
       const { mean, stdDev, sampleCount } = checkBaseline(stats);
       this.statements.setBaseline.run({ userId, categoryId, mean, stdDev, sampleCount, m2: m2FromStdDev(stdDev, sampleCount) });
@@ -261,7 +254,7 @@ export class SqliteAnomalyStore implements AnomalyStore {
   }
 
   async getThresholdOverride(userId: number, categoryId: number): Promise<number | null> {
-    return this.run('getThresholdOverride', () => {
+    return this.database.run('getThresholdOverride', () => {
       checkIds('getThresholdOverride', userId, categoryId);
       const row = this.statements.getThresholdOverride.get({ userId, categoryId }) as { z_threshold: number } | undefined;
       return row ? row.z_threshold : null;
@@ -269,25 +262,25 @@ export class SqliteAnomalyStore implements AnomalyStore {
   }
 
   async setThresholdOverride(scope: { userId?: number; categoryId?: number }, zThreshold: number | null): Promise<void> {
-    this.run('setThresholdOverride', () => {
+    this.database.run('setThresholdOverride', () => {
       const { userId, categoryId } = checkThresholdScope(scope, zThreshold);
       this.setThreshold(userId ?? null, categoryId ?? null, zThreshold);
     });
   }
 
   async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome> {
-    return this.run('recordTransaction', () => this.recordTxn(checkScoredTransaction(txn), options.foldIntoBaseline));
+    return this.database.run('recordTransaction', () => this.recordTxn(checkScoredTransaction(txn), options.foldIntoBaseline));
   }
 
   async getTransaction(transactionId: string): Promise<StoredTransaction | null> {
-    return this.run('getTransaction', () => {
+    return this.database.run('getTransaction', () => {
       const row = this.statements.getTransaction.get(transactionId) as TransactionRow | undefined;
       return row ? toStoredTransaction(row) : null;
     });
   }
 
   async setAlertStatus(transactionId: string, status: AlertStatus): Promise<void> {
-    this.run('setAlertStatus', () => {
+    this.database.run('setAlertStatus', () => {
       checkAlertStatus('setAlertStatus', status);
       const changed = this.statements.setAlertStatus.run({ transactionId, status }).changes;
       if (changed === 0 && !this.statements.transactionExists.get(transactionId)) {
@@ -297,7 +290,7 @@ export class SqliteAnomalyStore implements AnomalyStore {
   }
 
   async listTransactionsByAlertStatus(status: AlertStatus, limit: number): Promise<StoredTransaction[]> {
-    return this.run('listTransactionsByAlertStatus', () => {
+    return this.database.run('listTransactionsByAlertStatus', () => {
       checkAlertStatus('listTransactionsByAlertStatus', status);
       const rows = this.statements.listByAlertStatus.all(status, Math.max(0, Math.floor(limit))) as TransactionRow[];
       return rows.map(toStoredTransaction);
@@ -305,14 +298,14 @@ export class SqliteAnomalyStore implements AnomalyStore {
   }
 
   async getAlertDelivery(transactionId: string): Promise<AlertDelivery | null> {
-    return this.run('getAlertDelivery', () => {
+    return this.database.run('getAlertDelivery', () => {
       const row = this.statements.getAlertDelivery.get(transactionId) as DeliveryRow | undefined;
       return row ? toDelivery(row) : null;
     });
   }
 
   async claimAlertDelivery(transactionId: string, claimant: string, leaseMs: number): Promise<AlertClaim> {
-    return this.run('claimAlertDelivery', () => {
+    return this.database.run('claimAlertDelivery', () => {
       const claim = checkAlertClaim(transactionId, claimant, leaseMs);
       return this.claimDelivery(claim.transactionId, claim.claimant, claim.leaseMs);
     });
@@ -322,47 +315,13 @@ export class SqliteAnomalyStore implements AnomalyStore {
     transactionId: string,
     outcome: { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string },
   ): Promise<AlertDelivery> {
-    return this.run('recordAlertDelivery', () => this.recordDelivery(transactionId, outcome));
+    return this.database.run('recordAlertDelivery', () => this.recordDelivery(transactionId, outcome));
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
-  }
-
-  /** Runs synchronously and reports any failure as a Transient- or PermanentStoreError. */
-  private run<T>(operation: string, work: () => T): T {
-    try {
-      return work();
-    } catch (err) {
-      throw toStoreError(operation, err);
-    }
-  }
-}
-
-/** Applies each pending migration in its own BEGIN IMMEDIATE transaction, so concurrent starters agree. */
-export function applySqliteMigrations(db: Database.Database, migrations: Migration[], logger?: Logger): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL,
-    checksum   TEXT NOT NULL,
-    applied_at TEXT NOT NULL DEFAULT (${NOW})
-  )`);
-  const applied = db.prepare('SELECT version, checksum FROM schema_migrations WHERE version = ?');
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)');
-  for (const migration of migrations) {
-    const applyOnce = db.transaction(() => {
-      const done = applied.get(migration.version) as { checksum: string } | undefined;
-      if (done) {
-        if (done.checksum !== migration.checksum) {
-          logger?.warn({ version: migration.version, name: migration.name }, 'applied migration was edited since; not re-applied');
-        }
-        return;
-      }
-      db.exec(migration.sql);
-      record.run(migration.version, migration.name, migration.checksum);
-      logger?.info({ version: migration.version, name: migration.name }, 'applied sqlite migration');
-    });
-    applyOnce.immediate();
+    if (this.closed) return;
+    this.closed = true;
+    this.database.release();
   }
 }
 
