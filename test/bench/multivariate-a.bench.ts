@@ -1,22 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { CopodDetector, MahalanobisDetector } from '../../detection';
-import {
-  type Measurement,
-  RSS_NOTE,
-  childCaseArgs,
-  comparisonColumns,
-  correlatedRows,
-  machineLine,
-  measurePython,
-  printTable,
-  pythonReferenceAvailable,
-  readDataFile,
-  reportFromChild,
-  rowSlice,
-  runCaseInChild,
-  timeFitAndScore,
-  withDataFile,
-} from './harness';
+import { type Measurement, RSS_NOTE, childCaseArgs, comparisonColumns, correlatedRows, machineLine, measurePython, printTable, pythonReferenceAvailable, readDataFile, reportFromChild, rowSlice, runCaseInChild, timeFitAndScore, withDataFile } from './harness';
 
 /**
  * Mahalanobis and COPOD on 100,000 × 10 seeded points: fit (including training scores, as PyOD's fit

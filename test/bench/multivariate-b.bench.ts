@@ -1,21 +1,5 @@
 import { ConnectivityOutlierFactor, IsolationForest, LocalCorrelationIntegral, type BaseDetector } from '../../detection';
-import {
-  type Measurement,
-  RSS_NOTE,
-  childCaseArgs,
-  comparisonColumns,
-  correlatedRows,
-  machineLine,
-  measurePython,
-  printTable,
-  pythonReferenceAvailable,
-  readDataFile,
-  reportFromChild,
-  rowSlice,
-  runCaseInChild,
-  timeFitAndScore,
-  withDataFile,
-} from './harness';
+import { type Measurement, RSS_NOTE, childCaseArgs, comparisonColumns, correlatedRows, machineLine, measurePython, printTable, pythonReferenceAvailable, readDataFile, reportFromChild, rowSlice, runCaseInChild, timeFitAndScore, withDataFile } from './harness';
 
 /**
  * Isolation Forest, COF and LOCI on seeded 10-dimensional data: fit (which includes the training-set
