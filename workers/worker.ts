@@ -5,8 +5,7 @@ import { type ArgusConfig, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
 import { isTransientSqlError } from '../infra/sql/errors';
-import { createStore } from '../infra/store';
-import { createModelStore } from '../infra/store/model-store';
+import { createStores } from '../infra/store';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { createArgusWorker } from './create-worker';
 
@@ -32,8 +31,7 @@ export function installRuntimeLogger(): void {
 /** Starts the Temporal worker with real adapters chosen by the config (SQLite or Azure SQL, Azurite or Azure). */
 export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
   installRuntimeLogger();
-  const store = await createStore(config.sql);
-  const models = await createModelStore(config.sql);
+  const { store, models } = await createStores(config.sql);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await createArgusWorker({
     connection,

@@ -14,8 +14,7 @@ import { SendGridMailer } from '../../infra/mail/sendgrid-mailer';
 import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
 import { isTransientSqlError } from '../../infra/sql/errors';
-import { createStore } from '../../infra/store';
-import { createModelStore } from '../../infra/store/model-store';
+import { createStores } from '../../infra/store';
 import { createLogger } from '../../infra/logger';
 import { type AlertDispatcher, createAlertDispatcher } from '../../workers/alert-dispatcher';
 import { type WorkflowBundle, bundleArgusWorkflows, createArgusWorker } from '../../workers/create-worker';
@@ -76,8 +75,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     ARGUS_TASK_QUEUE: taskQueue,
     TEMPORAL_ADDRESS: env.connection.options.address,
   });
-  const store = await createStore(config.sql);
-  const models = await createModelStore(config.sql);
+  const { store, models } = await createStores(config.sql);
   const faults = createFaultyStore(store);
   const queue = AzureAlertQueue.fromConfig(config);
   const clock = options.clock ?? { now: () => new Date() };
