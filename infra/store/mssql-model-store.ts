@@ -5,7 +5,7 @@ import { loadMigrations } from './migrations';
 import * as T from './mssql-model-statements';
 import { applyMssqlMigrations, type MssqlInput as Input, MssqlPool } from './mssql-pool';
 import type { MssqlStoreOptions } from './mssql-store';
-import { type ModelRow, type ResultRow, toModelRecord, toStoredResult } from './sqlite-model-store';
+import { type ModelRow, type ResultRow, toModelRecord, toStoredResult } from './rows';
 
 export type MssqlModelStoreOptions = MssqlStoreOptions;
 

@@ -14,6 +14,7 @@ import { PermanentStoreError } from '../sql/errors';
 import { loadMigrations } from './migrations';
 import { applyMssqlMigrations, type MssqlInput as Input, MssqlPool, type MssqlPoolOptions } from './mssql-pool';
 import * as T from './mssql-statements';
+import { type DeliveryRow, toDelivery, toStoredTransaction, type TransactionRow } from './rows';
 import {
   checkAlertClaim,
   checkAlertStatus,
@@ -27,31 +28,6 @@ import {
 /** `poolMax` sizes the store's own pool; a shared MssqlPool was sized by whoever made it. */
 export interface MssqlStoreOptions extends MssqlPoolOptions {
   migrationsRoot?: string;
-}
-
-interface TransactionRow {
-  transaction_id: string;
-  user_id: string | number; // BIGINT arrives as a string from tedious
-  category_id: string | number;
-  amount: number;
-  occurred_at: Date | null;
-  z_score: number | null;
-  is_anomaly: boolean | null;
-  detector: string;
-  batch_id: string | null;
-  alert_status: AlertStatus;
-  created_at: Date | null;
-}
-
-interface DeliveryRow {
-  transaction_id: string;
-  status: AlertDelivery['status'];
-  attempts: number;
-  last_error: string | null;
-  provider_message_id: string | null;
-  updated_at: Date;
-  claimed_by: string | null;
-  claimed_until: Date | null;
 }
 
 interface ClaimRow {
@@ -225,37 +201,4 @@ export class MssqlAnomalyStore implements AnomalyStore {
     this.closed = true;
     await this.pool.release();
   }
-}
-
-function iso(value: Date | null): string | null {
-  return value === null ? null : value.toISOString();
-}
-
-function toStoredTransaction(row: TransactionRow): StoredTransaction {
-  return {
-    transactionId: row.transaction_id,
-    userId: Number(row.user_id),
-    categoryId: Number(row.category_id),
-    amount: row.amount,
-    occurredAt: iso(row.occurred_at),
-    zScore: row.z_score,
-    isAnomaly: Boolean(row.is_anomaly),
-    detector: row.detector,
-    batchId: row.batch_id,
-    alertStatus: row.alert_status,
-    createdAt: iso(row.created_at) ?? new Date(0).toISOString(),
-  };
-}
-
-function toDelivery(row: DeliveryRow): AlertDelivery {
-  return {
-    transactionId: row.transaction_id,
-    status: row.status,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    providerMessageId: row.provider_message_id,
-    updatedAt: row.updated_at.toISOString(),
-    claimedBy: row.claimed_by,
-    claimedUntil: iso(row.claimed_until),
-  };
 }

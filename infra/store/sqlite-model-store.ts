@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ModelRecord, ModelStore, ModelWrite, NewModelResult, StoredModelResult } from '../../activities/ports';
+import { type ModelRow, type ResultRow, toModelRecord, toStoredResult } from './rows';
 import { NOW, preparedOnFirstUse, SqliteDatabase } from './sqlite-database';
 import type { SqliteStoreOptions } from './sqlite-store';
 
@@ -33,35 +34,6 @@ const STATEMENTS = {
   deleteResults: `DELETE FROM model_results WHERE tenant = ? AND run_id = ?`,
   deleteModel: `DELETE FROM models WHERE tenant = ? AND run_id = ?`,
 } as const;
-
-export interface ModelRow {
-  tenant: string;
-  run_id: string;
-  kind: string;
-  params: string;
-  threshold: number | null;
-  trained_rows: number | string;
-  dims: number;
-  trained_at: string | Date;
-  created_at: string | Date;
-  version: number;
-  recent_operations: string;
-  has_training_data: number | boolean;
-  state?: string | null;
-  training_data?: string | null;
-}
-
-export interface ResultRow {
-  seq: number | string;
-  result_id: string;
-  detection_id: string;
-  row_index: number;
-  input: string;
-  scores: string;
-  is_anomaly: number | boolean;
-  model_version: number;
-  created_at: string | Date;
-}
 
 /**
  * Models and tracked results in the embedded SQLite file, on a handle of its own or the one the
@@ -181,43 +153,4 @@ export class SqliteModelStore implements ModelStore {
     this.closed = true;
     this.database.release();
   }
-}
-
-function isoOf(value: string | Date): string {
-  return value instanceof Date ? value.toISOString() : value;
-}
-
-/** Row → record, shared with the mssql adapter (whose driver returns Dates, BIGINT strings and BITs). */
-export function toModelRecord(row: ModelRow, load: { state?: boolean; trainingData?: boolean }): ModelRecord {
-  const record: ModelRecord = {
-    tenant: row.tenant,
-    runId: row.run_id,
-    kind: row.kind,
-    params: JSON.parse(row.params),
-    threshold: row.threshold,
-    trainedRows: Number(row.trained_rows),
-    dims: row.dims,
-    trainedAt: isoOf(row.trained_at),
-    createdAt: isoOf(row.created_at),
-    version: row.version,
-    hasTrainingData: Boolean(row.has_training_data),
-    recentOperations: JSON.parse(row.recent_operations) as string[],
-  };
-  if (load.state) record.state = row.state === null || row.state === undefined ? null : JSON.parse(row.state);
-  if (load.trainingData) record.trainingData = row.training_data ? (JSON.parse(row.training_data) as number[][]) : null;
-  return record;
-}
-
-export function toStoredResult(row: ResultRow): StoredModelResult {
-  return {
-    seq: Number(row.seq),
-    id: row.result_id,
-    detectionId: row.detection_id,
-    row: row.row_index,
-    input: JSON.parse(row.input) as number[],
-    scores: JSON.parse(row.scores),
-    isAnomaly: Boolean(row.is_anomaly),
-    modelVersion: row.model_version,
-    createdAt: isoOf(row.created_at),
-  };
 }

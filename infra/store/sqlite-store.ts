@@ -12,6 +12,7 @@ import type {
 } from '../../activities/ports';
 import type { Logger } from '../logger';
 import { PermanentStoreError } from '../sql/errors';
+import { type DeliveryRow, toDelivery, toStoredTransaction, type TransactionRow } from './rows';
 import { NOW, preparedOnFirstUse, SqliteDatabase, type SqliteDatabaseOptions } from './sqlite-database';
 import {
   checkAlertClaim,
@@ -105,31 +106,6 @@ const STATEMENTS = {
     RETURNING ${DELIVERY_COLUMNS}`,
   markTransactionDelivered: `UPDATE anomaly_transactions SET alert_status = @status WHERE transaction_id = @transactionId`,
 } as const;
-
-interface TransactionRow {
-  transaction_id: string;
-  user_id: number;
-  category_id: number;
-  amount: number;
-  occurred_at: string | null;
-  z_score: number | null;
-  is_anomaly: number;
-  detector: string;
-  batch_id: string | null;
-  alert_status: AlertStatus;
-  created_at: string;
-}
-
-interface DeliveryRow {
-  transaction_id: string;
-  status: AlertDelivery['status'];
-  attempts: number;
-  last_error: string | null;
-  provider_message_id: string | null;
-  updated_at: string;
-  claimed_by: string | null;
-  claimed_until: string | null;
-}
 
 interface ClaimRow {
   status: AlertDelivery['status'];
@@ -323,33 +299,4 @@ export class SqliteAnomalyStore implements AnomalyStore {
     this.closed = true;
     this.database.release();
   }
-}
-
-function toStoredTransaction(row: TransactionRow): StoredTransaction {
-  return {
-    transactionId: row.transaction_id,
-    userId: row.user_id,
-    categoryId: row.category_id,
-    amount: row.amount,
-    occurredAt: row.occurred_at,
-    zScore: row.z_score,
-    isAnomaly: row.is_anomaly === 1,
-    detector: row.detector,
-    batchId: row.batch_id,
-    alertStatus: row.alert_status,
-    createdAt: row.created_at,
-  };
-}
-
-function toDelivery(row: DeliveryRow): AlertDelivery {
-  return {
-    transactionId: row.transaction_id,
-    status: row.status,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    providerMessageId: row.provider_message_id,
-    updatedAt: row.updated_at,
-    claimedBy: row.claimed_by,
-    claimedUntil: row.claimed_until,
-  };
 }

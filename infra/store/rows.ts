@@ -1,0 +1,133 @@
+import type { AlertDelivery, AlertStatus, ModelRecord, StoredModelResult, StoredTransaction } from '../../activities/ports';
+
+/**
+ * Rows as either driver returns them, and their mapping to the ports' records. SQLite gives ISO-8601
+ * text and 0/1 integers; tedious (mssql) gives Dates, BITs as booleans and BIGINTs as strings.
+ */
+
+type Timestamp = string | Date;
+
+function iso(value: Timestamp): string {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function isoOrNull(value: Timestamp | null): string | null {
+  return value === null ? null : iso(value);
+}
+
+export interface TransactionRow {
+  transaction_id: string;
+  user_id: number | string;
+  category_id: number | string;
+  amount: number;
+  occurred_at: Timestamp | null;
+  z_score: number | null;
+  is_anomaly: number | boolean | null;
+  detector: string;
+  batch_id: string | null;
+  alert_status: AlertStatus;
+  created_at: Timestamp | null;
+}
+
+export interface DeliveryRow {
+  transaction_id: string;
+  status: AlertDelivery['status'];
+  attempts: number;
+  last_error: string | null;
+  provider_message_id: string | null;
+  updated_at: Timestamp;
+  claimed_by: string | null;
+  claimed_until: Timestamp | null;
+}
+
+export interface ModelRow {
+  tenant: string;
+  run_id: string;
+  kind: string;
+  params: string;
+  threshold: number | null;
+  trained_rows: number | string;
+  dims: number;
+  trained_at: Timestamp;
+  created_at: Timestamp;
+  version: number;
+  recent_operations: string;
+  has_training_data: number | boolean;
+  state?: string | null;
+  training_data?: string | null;
+}
+
+export interface ResultRow {
+  seq: number | string;
+  result_id: string;
+  detection_id: string;
+  row_index: number;
+  input: string;
+  scores: string;
+  is_anomaly: number | boolean;
+  model_version: number;
+  created_at: Timestamp;
+}
+
+export function toStoredTransaction(row: TransactionRow): StoredTransaction {
+  return {
+    transactionId: row.transaction_id,
+    userId: Number(row.user_id),
+    categoryId: Number(row.category_id),
+    amount: row.amount,
+    occurredAt: isoOrNull(row.occurred_at),
+    zScore: row.z_score,
+    isAnomaly: Boolean(row.is_anomaly),
+    detector: row.detector,
+    batchId: row.batch_id,
+    alertStatus: row.alert_status,
+    createdAt: isoOrNull(row.created_at) ?? new Date(0).toISOString(),
+  };
+}
+
+export function toDelivery(row: DeliveryRow): AlertDelivery {
+  return {
+    transactionId: row.transaction_id,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    providerMessageId: row.provider_message_id,
+    updatedAt: iso(row.updated_at),
+    claimedBy: row.claimed_by,
+    claimedUntil: isoOrNull(row.claimed_until),
+  };
+}
+
+export function toModelRecord(row: ModelRow, load: { state?: boolean; trainingData?: boolean }): ModelRecord {
+  const record: ModelRecord = {
+    tenant: row.tenant,
+    runId: row.run_id,
+    kind: row.kind,
+    params: JSON.parse(row.params),
+    threshold: row.threshold,
+    trainedRows: Number(row.trained_rows),
+    dims: row.dims,
+    trainedAt: iso(row.trained_at),
+    createdAt: iso(row.created_at),
+    version: row.version,
+    hasTrainingData: Boolean(row.has_training_data),
+    recentOperations: JSON.parse(row.recent_operations) as string[],
+  };
+  if (load.state) record.state = row.state === null || row.state === undefined ? null : JSON.parse(row.state);
+  if (load.trainingData) record.trainingData = row.training_data ? (JSON.parse(row.training_data) as number[][]) : null;
+  return record;
+}
+
+export function toStoredResult(row: ResultRow): StoredModelResult {
+  return {
+    seq: Number(row.seq),
+    id: row.result_id,
+    detectionId: row.detection_id,
+    row: row.row_index,
+    input: JSON.parse(row.input) as number[],
+    scores: JSON.parse(row.scores),
+    isAnomaly: Boolean(row.is_anomaly),
+    modelVersion: row.model_version,
+    createdAt: iso(row.created_at),
+  };
+}
