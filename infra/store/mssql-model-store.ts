@@ -15,13 +15,14 @@ export type MssqlModelStoreOptions = MssqlStoreOptions;
  */
 export class MssqlModelStore implements ModelStore {
   private readonly pool: MssqlPool;
-  private closed = false;
+  private readonly release: () => Promise<void>;
 
   constructor(
     connection: string | MssqlPool,
     private readonly options: MssqlModelStoreOptions = {},
   ) {
-    this.pool = (typeof connection === 'string' ? new MssqlPool(connection, options) : connection).retain();
+    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
+    this.release = this.pool.retain();
   }
 
   async migrate(): Promise<void> {
@@ -96,8 +97,6 @@ export class MssqlModelStore implements ModelStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.release();
+    await this.release();
   }
 }

@@ -30,16 +30,18 @@ export class MssqlPool {
     this.pool.on('error', (err: unknown) => options.logger?.error({ err }, 'mssql pool error'));
   }
 
-  retain(): this {
+  /** Counts one more store on the pool; the function returned releases that store's share once, however often it is called. */
+  retain(): () => Promise<void> {
     this.users += 1;
-    return this;
-  }
-
-  async release(): Promise<void> {
-    this.users = Math.max(0, this.users - 1);
-    if (this.users > 0) return;
-    await this.connecting?.catch(() => undefined);
-    await this.pool.close();
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      this.users -= 1;
+      if (this.users > 0) return;
+      await this.connecting?.catch(() => undefined);
+      await this.pool.close();
+    };
   }
 
   private connected(): Promise<sql.ConnectionPool> {

@@ -44,13 +44,14 @@ interface ClaimRow {
  */
 export class MssqlAnomalyStore implements AnomalyStore {
   private readonly pool: MssqlPool;
-  private closed = false;
+  private readonly release: () => Promise<void>;
 
   constructor(
     connection: string | MssqlPool,
     private readonly options: MssqlStoreOptions = {},
   ) {
-    this.pool = (typeof connection === 'string' ? new MssqlPool(connection, options) : connection).retain();
+    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
+    this.release = this.pool.retain();
   }
 
   async migrate(): Promise<void> {
@@ -197,8 +198,6 @@ export class MssqlAnomalyStore implements AnomalyStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.release();
+    await this.release();
   }
 }

@@ -33,14 +33,16 @@ export class SqliteDatabase {
     this.db.pragma('foreign_keys = ON');
   }
 
-  retain(): this {
+  /** Counts one more store on the file; the function returned releases that store's share once, however often it is called. */
+  retain(): () => void {
     this.users += 1;
-    return this;
-  }
-
-  release(): void {
-    this.users = Math.max(0, this.users - 1);
-    if (this.users === 0 && this.db.open) this.db.close();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.users -= 1;
+      if (this.users === 0 && this.db.open) this.db.close();
+    };
   }
 
   /** Runs synchronously and reports any failure as a Transient- or PermanentStoreError. */

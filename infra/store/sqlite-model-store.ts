@@ -44,7 +44,7 @@ export class SqliteModelStore implements ModelStore {
   readonly filePath: string;
   private readonly database: SqliteDatabase;
   private readonly prepared: () => { [K in keyof typeof STATEMENTS]: Database.Statement };
-  private closed = false;
+  private readonly release: () => void;
   private readonly recordTxn: (tenant: string, runId: string, modelVersion: number, results: NewModelResult[]) => number | null;
   private readonly deleteTxn: (tenant: string, runId: string) => { deleted: boolean; resultsDeleted: number };
 
@@ -52,7 +52,8 @@ export class SqliteModelStore implements ModelStore {
     file: string | SqliteDatabase,
     private readonly options: SqliteModelStoreOptions = {},
   ) {
-    this.database = (typeof file === 'string' ? new SqliteDatabase(file, options) : file).retain();
+    this.database = typeof file === 'string' ? new SqliteDatabase(file, options) : file;
+    this.release = this.database.retain();
     this.filePath = this.database.filePath;
     this.prepared = preparedOnFirstUse(this.database.db, STATEMENTS);
 
@@ -149,8 +150,6 @@ export class SqliteModelStore implements ModelStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.database.release();
+    this.release();
   }
 }

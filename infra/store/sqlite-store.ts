@@ -124,7 +124,7 @@ export class SqliteAnomalyStore implements AnomalyStore {
   private readonly database: SqliteDatabase;
   private readonly db: Database.Database;
   private readonly prepared: () => { [K in keyof typeof STATEMENTS]: Database.Statement };
-  private closed = false;
+  private readonly release: () => void;
   private readonly recordTxn: (txn: ScoredTransaction, fold: boolean) => RecordOutcome;
   private readonly recordDelivery: (
     transactionId: string,
@@ -137,7 +137,8 @@ export class SqliteAnomalyStore implements AnomalyStore {
     file: string | SqliteDatabase,
     private readonly options: SqliteStoreOptions = {},
   ) {
-    this.database = (typeof file === 'string' ? new SqliteDatabase(file, options) : file).retain();
+    this.database = typeof file === 'string' ? new SqliteDatabase(file, options) : file;
+    this.release = this.database.retain();
     this.filePath = this.database.filePath;
     this.db = this.database.db;
     this.prepared = preparedOnFirstUse(this.db, STATEMENTS);
@@ -295,8 +296,6 @@ export class SqliteAnomalyStore implements AnomalyStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.database.release();
+    this.release();
   }
 }
