@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { StatsScores } from '../detection/stats-model';
 import { InvalidInputError, issuesOf } from './transaction';
 
 /**
@@ -182,20 +183,8 @@ export interface ModelInfo {
   updatable: boolean;
 }
 
-/** Per feature (stats kind): the FastAPI service's metrics. */
-export interface StatsRowScores {
-  z_scores: number[];
-  /** N(mean_j, std_j) density of each feature. */
-  gaussian_probabilities: number[];
-  /** exp(−z²/2) per feature: 1 at the mean, → 0 in the tails. */
-  normalized_probabilities: number[];
-  /** Product of the per-feature densities (independent features) and its normalized form. */
-  gaussian_probability: number;
-  normalized_probability: number;
-  /** Distance under the full covariance, and the chi-square tail probability of its square. */
-  mahalanobis_distance: number;
-  mahalanobis_p_value: number;
-}
+/** Per feature (stats kind): the FastAPI service's metrics, as the detection core computes them. */
+export type StatsRowScores = StatsScores;
 
 export interface DetectedRow {
   row: number;

@@ -25,12 +25,17 @@ export interface StatsState {
   comoment: number[];
 }
 
+/** The FastAPI service's metrics for one row (snake_case: they go on the wire as they are). */
 export interface StatsScores {
   z_scores: number[];
+  /** N(mean_j, std_j) density of each feature. */
   gaussian_probabilities: number[];
+  /** exp(−z²/2) per feature: 1 at the mean, → 0 in the tails. */
   normalized_probabilities: number[];
+  /** Product of the per-feature densities (independent features) and its normalized form. */
   gaussian_probability: number;
   normalized_probability: number;
+  /** Distance under the full covariance, and the chi-square tail probability of its square. */
   mahalanobis_distance: number;
   mahalanobis_p_value: number;
 }
