@@ -32,26 +32,42 @@ export function installRuntimeLogger(): void {
 export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
   installRuntimeLogger();
   const { store, models } = await createStores(config.sql);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
-  const worker = await createArgusWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    activities: createActivities({
-      store,
-      queue: AzureAlertQueue.fromConfig(config),
-      clock: systemClock,
-      scoring: config.scoring,
-      isTransientStoreError: isTransientSqlError,
-      models,
-      modelLimits: config.models,
-      timeSeriesLimits: config.timeSeries,
-    }),
-  });
-  const done = worker.run().finally(async () => {
-    await connection.close();
+  const closeStores = async () => {
     await store.close();
     await models.close();
+  };
+  let connection: NativeConnection;
+  let worker: Worker;
+  try {
+    connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  } catch (err) {
+    await closeStores();
+    throw err;
+  }
+  try {
+    worker = await createArgusWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: createActivities({
+        store,
+        queue: AzureAlertQueue.fromConfig(config),
+        clock: systemClock,
+        scoring: config.scoring,
+        isTransientStoreError: isTransientSqlError,
+        models,
+        modelLimits: config.models,
+        timeSeriesLimits: config.timeSeries,
+      }),
+    });
+  } catch (err) {
+    await connection.close();
+    await closeStores();
+    throw err;
+  }
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await closeStores();
   });
   return {
     worker,
