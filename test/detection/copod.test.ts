@@ -66,14 +66,17 @@ describe('COPOD against PyOD', () => {
     }
   });
 
-  it('stays linear on heavily tied data (a constant column of 200,000 rows)', () => {
+  it('scores heavily tied data consistently: equal rows score equally, and a constant column adds nothing', () => {
     const rows = Array.from({ length: 200_000 }, (_, i) => [i % 7, 3]);
-    const started = Date.now();
-    const detector = new CopodDetector({ newData: 'batch' }).fit(rows);
-    detector.score(rows.slice(0, 50_000));
-    new CopodDetector().fit(rows).score(rows.slice(0, 50_000));
-    // A quadratic tie walk would take minutes here; a linear one well under a second even on a busy machine.
-    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+    const firstColumnOnly = rows.map((r) => [r[0]]);
+    for (const newData of ['pointwise', 'batch'] as const) {
+      const scores = new CopodDetector({ newData }).fit(rows).score(rows.slice(0, 50_000));
+      const reference = new CopodDetector({ newData }).fit(firstColumnOnly).score(firstColumnOnly.slice(0, 50_000));
+      for (let i = 0; i < 50_000; i++) {
+        assert.equal(scores[i], scores[i % 7], `${newData}: row ${i} ties row ${i % 7}`);
+        assert.ok(Math.abs(scores[i] - reference[i]) <= 1e-12 * Math.abs(reference[i]), `${newData}: row ${i}`);
+      }
+    }
   });
 
   // The fixture's constant_column_3d case checks a constant column against PyOD itself.
