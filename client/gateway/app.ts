@@ -53,10 +53,15 @@ function sameSecret(presented: string, expected: string): boolean {
   return crypto.timingSafeEqual(digest(presented), digest(expected));
 }
 
-/** The key as Azure Functions callers send it: x-functions-key, a Bearer token, or ?code=. */
+/**
+ * The key as Azure callers send it: x-functions-key (Azure Functions), Ocp-Apim-Subscription-Key (the
+ * Cognitive Services SDKs, e.g. Anomaly Detector's), a Bearer token, or ?code=.
+ */
 function presentedKey(request: FastifyRequest): string | undefined {
-  const functionsKey = request.headers['x-functions-key'];
-  if (typeof functionsKey === 'string' && functionsKey !== '') return functionsKey;
+  for (const header of ['x-functions-key', 'ocp-apim-subscription-key']) {
+    const value = request.headers[header];
+    if (typeof value === 'string' && value !== '') return value;
+  }
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
   if (bearer) return bearer[1];
   const code = (request.query as Record<string, unknown> | undefined)?.code;

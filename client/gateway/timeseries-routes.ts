@@ -26,6 +26,8 @@ export interface TimeSeriesRoutesOptions {
 }
 
 export const TIMESERIES_PREFIX = '/api/timeseries';
+/** Where Azure Anomaly Detector's SDKs send their calls, relative to the endpoint they are given. */
+export const AZURE_ANOMALY_DETECTOR_PREFIX = '/anomalydetector/v1.1/timeseries';
 export const DEFAULT_TIMESERIES_TIMEOUT_MS = 60_000;
 /** A generous size per point (`{"timestamp":"2023-01-01T00:00:00.000Z","value":-1234.56789012345},` is 68 bytes). */
 const BYTES_PER_POINT = 128;
@@ -120,17 +122,21 @@ export async function timeSeriesRoutes(api: FastifyInstance, options: TimeSeries
   const schema = (s: Record<string, unknown>): FastifySchema => ({ tags: ['time series'], ...s, ...(options.secured ? { security } : {}) });
   const azureNote = "Azure Anomaly Detector's v1.1 request and response; see docs/timeseries-api.md for the method and the field mapping.";
 
-  const jsonRoute = (mode: TimeSeriesMode, operationId: string, summary: string, response: unknown, body: unknown, call: (request: unknown) => Promise<unknown>) =>
+  const jsonRoute = (mode: TimeSeriesMode, operationId: string, summary: string, response: unknown, body: unknown, call: (request: unknown) => Promise<unknown>) => {
+    const handler = async (request: FastifyRequest) => {
+      if (request.body === undefined || request.body === null) {
+        throw new InvalidInputError([{ field: '', message: 'a JSON body is required (Content-Type: application/json)' }]);
+      }
+      return wait(call(request.body));
+    };
     api.post(
       `${TIMESERIES_PREFIX}/${mode}/detect`,
       { ...common, schema: schema({ operationId, summary, description: azureNote, body, response: { 200: response, ...errors } }) },
-      async (request) => {
-        if (request.body === undefined || request.body === null) {
-          throw new InvalidInputError([{ field: '', message: 'a JSON body is required (Content-Type: application/json)' }]);
-        }
-        return wait(call(request.body));
-      },
+      handler,
     );
+    // The same call at Azure's own path, so an Anomaly Detector SDK client switches by changing its endpoint.
+    api.post(`${AZURE_ANOMALY_DETECTOR_PREFIX}/${mode}/detect`, { ...common, schema: { hide: true } }, handler);
+  };
 
   jsonRoute('entire', 'detectEntireSeries', 'Detect anomalies across a whole series', timeSeriesJsonSchemas.entireResponse, timeSeriesJsonSchemas.entireRequest, (b) =>
     timeSeries.detectEntireSeries(b),

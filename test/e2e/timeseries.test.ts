@@ -70,6 +70,22 @@ describe('time series (Azure Anomaly Detector replacement) on the real local sta
       assert.equal(http.statusCode, 200, http.body);
       assert.deepEqual(http.json(), sdk);
     });
+
+    it("answers an Anomaly Detector SDK client unchanged: Azure's path and its Ocp-Apim-Subscription-Key header", async () => {
+      const values = hourlySeries(3);
+      values[300] += 15;
+      const request = { series: points(values), granularity: 'hourly', sensitivity: 95 };
+      const native = await post('/api/timeseries/entire/detect', request);
+      for (const mode of ['entire', 'last', 'changepoint']) {
+        const azure = await post(`/anomalydetector/v1.1/timeseries/${mode}/detect`, mode === 'changepoint' ? { series: request.series } : request, {
+          'ocp-apim-subscription-key': apiKey,
+        });
+        assert.equal(azure.statusCode, 200, `${mode}: ${azure.body}`);
+        if (mode === 'entire') assert.deepEqual(azure.json(), native.json());
+      }
+      const wrongKey = await post('/anomalydetector/v1.1/timeseries/entire/detect', request, { 'ocp-apim-subscription-key': 'nope' });
+      assert.equal(wrongKey.statusCode, 401);
+    });
   });
 
   describe('last point', () => {
