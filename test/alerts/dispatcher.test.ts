@@ -12,6 +12,7 @@ import { createStore } from '../../infra/store';
 import { type AlertDispatcher, type AlertDispatcherOptions, createAlertDispatcher, type DrainCounts } from '../../workers/alert-dispatcher';
 import { sampleAlert } from '../support/alert-message';
 import { startAzurite, startCapture, type TestAzurite, uniqueQueueName, waitFor } from '../support/local-services';
+import { scoredTransaction } from '../support/scored-transaction';
 
 const RETRY_DELAY_SECONDS = 1;
 
@@ -84,17 +85,7 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
     const transactionId = `txn-dispatch-${++txnCounter}-${Date.now()}`;
     const message = sampleAlert(transactionId, overrides);
     await store.recordTransaction(
-      {
-        transactionId,
-        userId: message.user_id,
-        categoryId: message.category_id,
-        amount: message.amount,
-        occurredAt: null,
-        zScore: message.z_score,
-        isAnomaly: true,
-        detector: 'zscore',
-        batchId: null,
-      },
+      scoredTransaction({ transactionId, userId: message.user_id, categoryId: message.category_id, amount: message.amount, zScore: message.z_score, isAnomaly: true }),
       { foldIntoBaseline: false },
     );
     await store.setAlertStatus(transactionId, 'queued');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createStore } from '../../infra/store';
+import { scoredTransaction } from '../support/scored-transaction';
 
 /**
  * The persist step on its own: storing a transaction and folding it into its baseline in one SQLite
@@ -13,7 +14,7 @@ async function main() {
   try {
     const record = (i: number) =>
       store.recordTransaction(
-        { transactionId: `bench-${i}`, userId: 1 + (i % 50), categoryId: i % 10, amount: 100 + (i % 37), occurredAt: null, zScore: 0.1, isAnomaly: false, detector: 'zscore', batchId: null },
+        scoredTransaction({ transactionId: `bench-${i}`, userId: 1 + (i % 50), categoryId: i % 10, amount: 100 + (i % 37), zScore: 0.1 }),
         { foldIntoBaseline: true },
       );
     for (let i = 0; i < 200; i++) await record(1_000_000 + i); // warm-up

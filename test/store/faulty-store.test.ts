@@ -6,23 +6,14 @@ import type { ScoredTransaction } from '../../activities/ports';
 import { SqliteAnomalyStore } from '../../infra/store/sqlite-store';
 import { isTransientSqlError } from '../../infra/sql/errors';
 import { createFaultyStore, permanentSqlError, transientSqlError, type FaultyStore } from '../support/faulty-store';
+import { scoredTransaction } from '../support/scored-transaction';
 
 describe('fault-injecting store', function () {
   let dir: string;
   let inner: SqliteAnomalyStore;
   let faults: FaultyStore;
   let n = 0;
-  const txn = (): ScoredTransaction => ({
-    transactionId: `fault-${n++}`,
-    userId: 1,
-    categoryId: 2,
-    amount: 10,
-    occurredAt: null,
-    zScore: null,
-    isAnomaly: false,
-    detector: 'zscore',
-    batchId: null,
-  });
+  const txn = (): ScoredTransaction => scoredTransaction({ transactionId: `fault-${n++}`, amount: 10 });
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-faults-'));

@@ -8,6 +8,7 @@ import { PermanentStoreError, TransientStoreError } from '../../infra/sql/errors
 import { createStores } from '../../infra/store';
 import { loadMigrations } from '../../infra/store/migrations';
 import { migrateOrClose } from '../../infra/store/migrated';
+import { scoredTransaction } from '../support/scored-transaction';
 
 /** How many file descriptors of this process point at the file (Linux's /proc): one per SQLite handle. */
 function openDescriptors(file: string): number {
@@ -44,17 +45,7 @@ describe('createStores: one database handle for both stores', function () {
     trainingData: null,
     recentOperations: ['op-1'],
   });
-  const txn = (transactionId: string) => ({
-    transactionId,
-    userId: 1,
-    categoryId: 2,
-    amount: 3,
-    occurredAt: null,
-    zScore: null,
-    isAnomaly: false,
-    detector: 'zscore',
-    batchId: null,
-  });
+  const txn = (transactionId: string) => scoredTransaction({ transactionId });
 
   it('SQLite: migrates once and serves both stores from one file handle until the last one closes', async function () {
     const file = path.join(dir, 'nested', 'shared.db');

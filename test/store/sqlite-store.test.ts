@@ -10,6 +10,7 @@ import { MIGRATIONS_ROOT } from '../../infra/store/migrations';
 import { SqliteAnomalyStore } from '../../infra/store/sqlite-store';
 import { isTransientSqlError, PermanentStoreError, TransientStoreError } from '../../infra/sql/errors';
 import { describeStoreContract } from './store-contract';
+import { scoredTransaction } from '../support/scored-transaction';
 
 const run = promisify(execFile);
 
@@ -109,17 +110,7 @@ describe('SqliteAnomalyStore specifics', function () {
     const holder = new Database(file);
     holder.exec('BEGIN IMMEDIATE');
     try {
-      const txn = {
-        transactionId: 'busy-1',
-        userId: 1,
-        categoryId: 2,
-        amount: 3,
-        occurredAt: null,
-        zScore: null,
-        isAnomaly: false,
-        detector: 'zscore',
-        batchId: null,
-      };
+      const txn = scoredTransaction({ transactionId: 'busy-1' });
       const err = await store.recordTransaction(txn, { foldIntoBaseline: true }).then(
         () => assert.fail('expected SQLITE_BUSY'),
         (e: unknown) => e,
@@ -174,7 +165,7 @@ describe('SqliteAnomalyStore specifics', function () {
     const count = 400;
     for (let i = 0; i < count; i++) {
       await store.recordTransaction(
-        { transactionId: `claim-${i}`, userId: 1, categoryId: 2, amount: 3, occurredAt: null, zScore: 9, isAnomaly: true, detector: 'zscore', batchId: null },
+        scoredTransaction({ transactionId: `claim-${i}`, zScore: 9, isAnomaly: true }),
         { foldIntoBaseline: false },
       );
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AnomalyStore, ScoredTransaction } from '../../activities/ports';
 import { PermanentStoreError } from '../../infra/sql/errors';
+import { scoredTransaction } from '../support/scored-transaction';
 
 /**
  * The behaviour every AnomalyStore adapter owes the activities, run against a real database.
@@ -29,18 +30,8 @@ export function describeStoreContract(label: string, makeHarness: () => Promise<
     const freshKey = () => ({ userId: nextKey++, categoryId: nextKey++ });
     const txnId = (name: string) => `${CONTRACT_ID_PREFIX}${runTag}-${name}-${nextTxn++}`;
 
-    const scored = (key: { userId: number; categoryId: number }, amount: number, overrides: Partial<ScoredTransaction> = {}) => ({
-      transactionId: txnId('t'),
-      userId: key.userId,
-      categoryId: key.categoryId,
-      amount,
-      occurredAt: null,
-      zScore: null,
-      isAnomaly: false,
-      detector: 'zscore',
-      batchId: null,
-      ...overrides,
-    });
+    const scored = (key: { userId: number; categoryId: number }, amount: number, overrides: Partial<ScoredTransaction> = {}) =>
+      scoredTransaction({ transactionId: txnId('t'), ...key, amount, ...overrides });
 
     const openStore = async () => {
       const s = await harness.open();
