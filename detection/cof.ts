@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseDetector, type DetectorOptions } from './detector';
+import { BaseDetector, type DetectorOptions, detectorOptionsShape } from './detector';
 import { KdTree, rowDistance, type Neighbours } from './knn';
 import { DetectorInputError, type Matrix } from './matrix';
 import { decodeFloat64, encodeTyped } from './typed-json';
@@ -22,8 +22,7 @@ import { decodeFloat64, encodeTyped } from './typed-json';
 export const cofParamsSchema = z
   .object({
     nNeighbors: z.number().int().min(1).default(20),
-    contamination: z.number().optional(),
-    threshold: z.number().optional(),
+    ...detectorOptionsShape,
   })
   .strict();
 

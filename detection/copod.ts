@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseDetector, type DetectorOptions } from './detector';
+import { BaseDetector, type DetectorOptions, detectorOptionsShape } from './detector';
 import { DetectorInputError, type Matrix } from './matrix';
 import { argsortFloat64 } from './sort';
 import { decodeFloat64, encodeTyped } from './typed-json';
@@ -24,8 +24,7 @@ import { decodeFloat64, encodeTyped } from './typed-json';
 
 export const copodParamsSchema = z
   .object({
-    contamination: z.number().gt(0).lte(0.5).optional(),
-    threshold: z.number().finite().optional(),
+    ...detectorOptionsShape,
     newData: z.enum(['pointwise', 'batch']).default('pointwise'),
   })
   .strict();

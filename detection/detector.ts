@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
 
 /**
@@ -12,6 +13,12 @@ export interface DetectorOptions {
   /** An explicit threshold on the score; wins over contamination. */
   threshold?: number;
 }
+
+/** The wire form of DetectorOptions, spread into every detector's parameter schema. */
+export const detectorOptionsShape = {
+  contamination: z.number().gt(0).lte(0.5).optional(),
+  threshold: z.number().finite().optional(),
+};
 
 export interface SerializedDetector<P = unknown> {
   kind: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseDetector, type DetectorOptions, quantile, type SerializedDetector } from './detector';
+import { BaseDetector, type DetectorOptions, quantile, type SerializedDetector, detectorOptionsShape } from './detector';
 import { DetectorInputError, type Matrix } from './matrix';
 
 /**
@@ -19,8 +19,7 @@ export const ensembleMemberSchema = z.object({ kind: z.string().min(1), params: 
 
 export const ensembleParamsSchema = z
   .object({
-    contamination: z.number().gt(0).lte(0.5).optional(),
-    threshold: z.number().finite().optional(),
+    ...detectorOptionsShape,
     combination: z.enum(['average', 'max']).default('average'),
     members: z.array(ensembleMemberSchema).min(1, 'an ensemble needs at least one member'),
   })

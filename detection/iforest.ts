@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseDetector, type DetectorOptions } from './detector';
+import { BaseDetector, type DetectorOptions, detectorOptionsShape } from './detector';
 import { DetectorInputError, type Matrix, type MatrixInput } from './matrix';
 import { DEFAULT_SEED, Random, identityIndex } from './random';
 import { decodeFloat64, decodeInt32, encodeTyped } from './typed-json';
@@ -24,8 +24,7 @@ export const isolationForestParamsSchema = z
     nEstimators: z.number().int().min(1).max(10_000).default(100),
     maxSamples: z.number().int().min(2).default(256),
     seed: z.number().int().default(DEFAULT_SEED),
-    contamination: z.number().optional(),
-    threshold: z.number().optional(),
+    ...detectorOptionsShape,
   })
   .strict();
 

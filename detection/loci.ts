@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseDetector, type DetectorOptions } from './detector';
+import { BaseDetector, type DetectorOptions, detectorOptionsShape } from './detector';
 import { rowDistance } from './knn';
 import { DetectorInputError, type Matrix } from './matrix';
 import { DEFAULT_SEED, Random, identityIndex } from './random';
@@ -41,8 +41,7 @@ export const lociParamsSchema = z
     /** Fit on a seeded sample of maxRows rows when there are more (the approximate variant). */
     subsample: z.boolean().default(false),
     seed: z.number().int().default(DEFAULT_SEED),
-    contamination: z.number().optional(),
-    threshold: z.number().optional(),
+    ...detectorOptionsShape,
   })
   .strict();
 

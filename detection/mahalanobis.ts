@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseDetector, type DetectorInfo, type DetectorOptions } from './detector';
+import { BaseDetector, type DetectorInfo, type DetectorOptions, detectorOptionsShape } from './detector';
 import { addToDiagonal, cholesky, columnMeans, covariance, trace } from './linalg';
 import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
 import { chiSquareSurvival } from './special-functions';
@@ -23,8 +23,7 @@ import { chiSquareSurvival } from './special-functions';
 
 export const mahalanobisParamsSchema = z
   .object({
-    contamination: z.number().gt(0).lte(0.5).optional(),
-    threshold: z.number().finite().optional(),
+    ...detectorOptionsShape,
     covariance: z.enum(['sample', 'mle']).default('sample'),
     ridge: z.number().gt(0).lt(1).default(1e-6),
     singularityTolerance: z.number().gt(0).lt(1).default(1e-10),
