@@ -5,6 +5,7 @@ import {
   type ConnectionLike,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  WorkflowNotFoundError,
 } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import {
@@ -225,9 +226,16 @@ export class ArgusClient {
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) rethrowModelFailure(err, key);
         const running = this.temporal.workflow.getHandle(workflowId);
-        const description = await running.describe().catch(() => null);
-        if (description && description.status.name !== 'RUNNING' && attempt < 3) continue; // it finished meanwhile
-        const memo = description?.memo ?? {};
+        let description;
+        try {
+          description = await running.describe();
+        } catch (describeErr) {
+          // Only "it is gone" means try again; an outage or a permission error is the caller's to see.
+          if (describeErr instanceof WorkflowNotFoundError && attempt < 3) continue;
+          throw describeErr;
+        }
+        if (description.status.name !== 'RUNNING' && attempt < 3) continue; // it finished meanwhile
+        const memo = description.memo ?? {};
         if (idempotencyKey && memo.operation === operation && memo.idempotencyKey === idempotencyKey) {
           return (await running.result().catch((e: unknown) => rethrowModelFailure(e, key))) as R;
         }

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { DataMatrix, DetectResponse, ModelInfo } from '../contracts/model';
+import { detectDelimiter, parseCell } from '../contracts/timeseries-csv';
 import { InvalidInputError } from '../contracts/transaction';
 import type { ArgusClient } from './argus-client';
 import { parsePositiveInteger } from './cli-parse';
 
 /**
  * `argus model fit|update|detect|info|results|delete|list`: the model lifecycle from the command line,
- * data read from a CSV (header optional; comma, semicolon or tab) or a JSON file (an array of rows, or
+ * data read from a CSV (header optional; comma, semicolon or tab, a decimal comma with the latter two) or a JSON file (an array of rows, or
  * `{ "data": [...] }`). Bad cells are reported by file line and column, as invalid input (exit 2).
  */
 
@@ -30,7 +31,7 @@ export function parseModelDataFile(file: string, text: string): DataMatrix {
   if (/\.json$/i.test(file)) {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(text.replace(/^\uFEFF/, ''));
     } catch (err) {
       throw fileError(file, `not valid JSON: ${(err as Error).message}`);
     }
@@ -38,23 +39,25 @@ export function parseModelDataFile(file: string, text: string): DataMatrix {
     if (!Array.isArray(rows)) throw fileError(file, 'expected an array of rows or an object with a "data" array');
     return rows as DataMatrix; // the SDK validates shape and values, naming row and column
   }
+  const delimiter = detectDelimiter(text);
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parseCsv(text, { bom: true, delimiter: [',', ';', '\t'], trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof records;
+    records = parseCsv(text, { bom: true, delimiter, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (err) {
     throw fileError(file, `not valid CSV: ${(err as Error).message}`);
   }
   if (records.length === 0) throw fileError(file, 'the file has no rows');
-  const isNumber = (cell: string) => cell !== '' && Number.isFinite(Number(cell));
-  // A first line with any non-numeric cell is a header.
-  const body = records[0].record.every(isNumber) ? records : records.slice(1);
+  const isNumber = (cell: string) => parseCell(cell, delimiter) !== null;
+  // A first line without a single number is a header; one with some numbers is data, so a typo in it is reported.
+  const body = records[0].record.some(isNumber) ? records : records.slice(1);
   if (body.length === 0) throw fileError(file, 'the file has a header but no rows');
   const width = body[0].record.length;
   return body.map(({ record, info }) => {
     if (record.length !== width) throw fileError(file, `line ${info.lines} has ${record.length} column(s), the first data line has ${width}`);
     return record.map((cell, c) => {
-      if (!isNumber(cell)) throw fileError(file, `line ${info.lines}, column ${c + 1}: ${JSON.stringify(cell)} is not a number`);
-      return Number(cell);
+      const value = parseCell(cell, delimiter);
+      if (value === null) throw fileError(file, `line ${info.lines}, column ${c + 1}: ${JSON.stringify(cell)} is not a number`);
+      return value;
     });
   });
 }

@@ -45,7 +45,8 @@ export function detectDelimiter(text: string): string {
   return [';', '\t', ','].find((d) => counts.get(d)! > 0) ?? ',';
 }
 
-function parseCell(cell: string, delimiter: string): number | null {
+/** A number as a spreadsheet writes it: a plain decimal, or `12,5` when the delimiter is not a comma; null otherwise. */
+export function parseCell(cell: string, delimiter: string): number | null {
   const text = cell.trim();
   if (DECIMAL.test(text)) return Number(text);
   if (delimiter !== ',' && DECIMAL_COMMA.test(text)) return Number(text.replace(',', '.'));

@@ -21,6 +21,16 @@ describe('argus model: data files', () => {
     assert.deepEqual(parseModelDataFile('a.tsv', 'a\tb\n"1"\t2\n'), [[1, 2]]);
   });
 
+  it('reads a decimal comma in a semicolon file, refuses hex, and reports a typo in a first data line instead of dropping it', () => {
+    assert.deepEqual(parseModelDataFile('eu.csv', 'x;y\n1,5;2,25\n3;4\n'), [
+      [1.5, 2.25],
+      [3, 4],
+    ]);
+    assert.throws(() => parseModelDataFile('h.csv', '0x10,2\n'), /line 1, column 1: "0x10" is not a number/);
+    assert.throws(() => parseModelDataFile('t.csv', 'l,2\n3,4\n'), /line 1, column 1: "l" is not a number/);
+    assert.deepEqual(parseModelDataFile('bom.json', '\uFEFF[[1, 2]]'), [[1, 2]]);
+  });
+
   it('names the file line and column of a bad cell, and a ragged line', () => {
     assert.throws(() => parseModelDataFile('d.csv', 'x,y\n1,2\n3,abc\n'), (err: unknown) => {
       assert.ok(err instanceof InvalidInputError);
