@@ -37,6 +37,17 @@ function thresholdIssues(input: ThresholdOverride): { field: string; message: st
   return issues;
 }
 
+function baselineIssues(row: { userId: number; categoryId: number; mean: number; stdDev: number; sampleCount: number }, index: number) {
+  const issues: { field: string; message: string }[] = [];
+  const check = (field: string, ok: boolean, message: string) => ok || issues.push({ field: `rows[${index}].${field}`, message: `rows[${index}].${field} ${message}` });
+  check('userId', Number.isSafeInteger(row?.userId) && row.userId >= 0, 'must be a non-negative whole number');
+  check('categoryId', Number.isSafeInteger(row?.categoryId) && row.categoryId >= 0, 'must be a non-negative whole number');
+  check('mean', Number.isFinite(row?.mean), 'must be a finite number');
+  check('stdDev', Number.isFinite(row?.stdDev) && row.stdDev >= 0, 'must be a finite number >= 0');
+  check('sampleCount', Number.isSafeInteger(row?.sampleCount) && row.sampleCount >= 1, 'must be a whole number >= 1');
+  return issues;
+}
+
 export interface ScoringContext {
   baseline: Baseline | null;
   zThreshold: number;
@@ -132,6 +143,9 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
     },
 
     async setBaselines(rows: { userId: number; categoryId: number; mean: number; stdDev: number; sampleCount: number }[]): Promise<number> {
+      // All rows are checked before any is written, so a bad row in a batch leaves nothing half-imported.
+      const issues = rows.flatMap(baselineIssues);
+      if (issues.length) throw invalidInput(new InvalidInputError(issues));
       return withStore('setBaselines', async () => {
         for (const row of rows) await store.setBaseline(row.userId, row.categoryId, row);
         return rows.length;

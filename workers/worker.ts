@@ -1,6 +1,8 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { systemClock } from '../activities/ports';
+import { type AnomalyStore, systemClock } from '../activities/ports';
+import { ArgusClient } from '../client/argus-client';
+import { ensureSchedules } from '../client/schedules';
 import { type ArgusConfig, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
@@ -13,6 +15,8 @@ export interface RunningWorker {
   worker: Worker;
   /** Share with an in-process client so workflows start eagerly on this worker. */
   connection: NativeConnection;
+  /** The worker's store, for an in-process dispatcher (one SQLite handle or pool per process); closed with the worker. */
+  store: AnomalyStore;
   /** Settles when the worker has stopped. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -72,6 +76,7 @@ export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
   return {
     worker,
     connection,
+    store,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -84,8 +89,11 @@ if (require.main === module) {
   const log = createLogger('worker');
   const config = loadConfig();
   startWorker(config)
-    .then((running) => {
-      log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker running');
+    .then(async (running) => {
+      // Any deployment's workers keep the retry schedule in place, not only the local stack.
+      const argus = await ArgusClient.connect({ config, connection: running.connection });
+      const schedules = await ensureSchedules(argus);
+      log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, schedules }, 'worker running');
       // The SDK's worker shuts down on SIGINT/SIGTERM by itself.
       return running.done;
     })

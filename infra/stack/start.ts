@@ -94,8 +94,15 @@ async function main(): Promise<void> {
     stops.push(['worker', () => worker.stop()]);
     lines.push(['Worker', `task queue ${config.temporal.taskQueue}`]);
 
-    const dispatcher = await startDispatcher(config);
+    const dispatcher = await startDispatcher(config, { store: worker.store });
     stops.push(['dispatcher', () => dispatcher.stop()]);
+    // A part that dies on its own takes the stack down cleanly instead of leaving child processes behind.
+    for (const [name, finished] of [['worker', worker.done], ['dispatcher', dispatcher.finished]] as const) {
+      finished.catch((err: unknown) => {
+        log.error({ err, service: name }, `${name} failed; stopping Argus`);
+        onSignal('failure');
+      });
+    }
 
     const argus = await ArgusClient.connect({ config, connection: worker.connection });
     stops.push(['client', () => argus.close()]);

@@ -171,6 +171,23 @@ describe('scoreTransaction on the real local stack', function () {
     });
   });
 
+  it('imports no baseline of a batch that has a bad row, naming the row and field', async () => {
+    const key = freshKey();
+    await assert.rejects(
+      stack.client.importBaselines([
+        { userId: key.user_id, categoryId: key.category_id, mean: 10, stdDev: 1, sampleCount: 5 },
+        { userId: key.user_id, categoryId: key.category_id + 1, mean: Number.NaN, stdDev: 1, sampleCount: 5 },
+      ]),
+      (err: unknown) => {
+        const cause = causeChainFailure(err);
+        assert.equal(cause?.type, 'InvalidInput');
+        assert.match(cause?.message ?? '', /rows\[1\]\.mean/);
+        return true;
+      },
+    );
+    assert.equal(await stack.store.getBaseline(key.user_id, key.category_id), null);
+  });
+
   it('retries transient SQL failures to success without counting the transaction twice', async () => {
     const key = freshKey();
     await stack.client.importBaselines([{ userId: key.user_id, categoryId: key.category_id, mean: 100, stdDev: 10, sampleCount: 10 }]);
