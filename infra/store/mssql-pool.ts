@@ -62,10 +62,19 @@ export class MssqlPool {
     }
   }
 
-  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  async inTransaction<T>(operation: string, work: (transaction: sql.Transaction) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * `requestTimeoutMs` overrides the pool's per-request timeout for this transaction's requests (0: none).
+   */
+  async inTransaction<T>(
+    operation: string,
+    work: (transaction: sql.Transaction) => Promise<T>,
+    options: { requestTimeoutMs?: number } = {},
+  ): Promise<T> {
     try {
-      const transaction = new sql.Transaction(await this.connected());
+      // mssql accepts per-transaction overrides (lib/base/transaction.js); its typings omit the argument.
+      const TransactionWithOverrides = sql.Transaction as unknown as new (pool: sql.ConnectionPool, overrides: { requestTimeout?: number }) => sql.Transaction;
+      const transaction = new TransactionWithOverrides(await this.connected(), { requestTimeout: options.requestTimeoutMs });
       await transaction.begin();
       try {
         const result = await work(transaction);
@@ -87,28 +96,33 @@ export class MssqlPool {
  */
 export async function applyMssqlMigrations(pool: MssqlPool, migrations: Migration[], logger?: Logger): Promise<void> {
   for (const migration of migrations) {
-    await pool.inTransaction('migrate', async (transaction) => {
-      await transaction.request().batch(LOCK_MIGRATIONS);
-      await transaction.request().batch(CREATE_SCHEMA_MIGRATIONS);
-      const done = await transaction
-        .request()
-        .input('version', sql.Int, migration.version)
-        .query<{ version: number; checksum: string }>(GET_APPLIED_MIGRATION);
-      const applied = done.recordset[0];
-      if (applied) {
-        if (applied.checksum !== migration.checksum) {
-          logger?.warn({ version: migration.version }, 'applied migration was edited since; not re-applied');
+    await pool.inTransaction(
+      'migrate',
+      async (transaction) => {
+        await transaction.request().batch(LOCK_MIGRATIONS);
+        await transaction.request().batch(CREATE_SCHEMA_MIGRATIONS);
+        const done = await transaction
+          .request()
+          .input('version', sql.Int, migration.version)
+          .query<{ version: number; checksum: string }>(GET_APPLIED_MIGRATION);
+        const applied = done.recordset[0];
+        if (applied) {
+          if (applied.checksum !== migration.checksum) {
+            logger?.warn({ version: migration.version }, 'applied migration was edited since; not re-applied');
+          }
+          return;
         }
-        return;
-      }
-      for (const batch of splitTsqlBatches(migration.sql)) await transaction.request().batch(batch);
-      await transaction
-        .request()
-        .input('version', sql.Int, migration.version)
-        .input('name', sql.NVarChar(256), migration.name)
-        .input('checksum', sql.Char(64), migration.checksum)
-        .query(RECORD_MIGRATION);
-      logger?.info({ version: migration.version, name: migration.name }, 'applied mssql migration');
-    });
+        for (const batch of splitTsqlBatches(migration.sql)) await transaction.request().batch(batch);
+        await transaction
+          .request()
+          .input('version', sql.Int, migration.version)
+          .input('name', sql.NVarChar(256), migration.name)
+          .input('checksum', sql.Char(64), migration.checksum)
+          .query(RECORD_MIGRATION);
+        logger?.info({ version: migration.version, name: migration.name }, 'applied mssql migration');
+      },
+      // Upgrading a large finance-tracker table (INT → BIGINT, index builds) outlasts the default 15 s.
+      { requestTimeoutMs: 0 },
+    );
   }
 }

@@ -65,17 +65,23 @@ export function checkBaseline(stats: { mean: number; stdDev: number; sampleCount
   return check('setBaseline', baselineSchema, stats);
 }
 
+// Built once: these checks run on every score (getBaseline, getThresholdOverride), and building a zod
+// schema costs ~100 times more than using one.
+const idsSchema = z.object({ userId: sqlId, categoryId: sqlId });
+const zThresholdSchema = z.union([z.null(), finite.refine((v) => v > 0, 'must be positive')]);
+const alertStatusSchema = z.enum(ALERT_STATUSES as [AlertStatus, ...AlertStatus[]]);
+
 export function checkIds(operation: string, userId: number, categoryId: number): void {
-  check(operation, z.object({ userId: sqlId, categoryId: sqlId }), { userId, categoryId });
+  check(operation, idsSchema, { userId, categoryId });
 }
 
 export function checkThresholdScope(scope: { userId?: number; categoryId?: number }, zThreshold: number | null) {
-  check('setThresholdOverride', z.union([z.null(), finite.refine((v) => v > 0, 'must be positive')]), zThreshold);
+  check('setThresholdOverride', zThresholdSchema, zThreshold);
   return check('setThresholdOverride', thresholdScopeSchema, scope);
 }
 
 export function checkAlertStatus(operation: string, status: AlertStatus): void {
-  check(operation, z.enum(ALERT_STATUSES as [AlertStatus, ...AlertStatus[]]), status);
+  check(operation, alertStatusSchema, status);
 }
 
 /** Welford's M2 for a seeded baseline: sample variance times (n - 1); nothing to carry below two samples. */

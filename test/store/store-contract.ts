@@ -97,6 +97,18 @@ export function describeStoreContract(label: string, makeHarness: () => Promise<
     });
 
     describe('recordTransaction', function () {
+      it('tells apart transaction ids that differ only in case (ids compare as bytes in both dialects)', async function () {
+        const key = freshKey();
+        const original = scored(key, 10);
+        const recased = scored(key, 20, { transactionId: original.transactionId.replace(/[a-z]/, (c) => c.toUpperCase()) });
+        assert.notEqual(recased.transactionId, original.transactionId);
+        assert.equal(recased.transactionId.toLowerCase(), original.transactionId.toLowerCase());
+        assert.equal((await store.recordTransaction(original, { foldIntoBaseline: true })).inserted, true);
+        assert.equal((await store.recordTransaction(recased, { foldIntoBaseline: true })).inserted, true);
+        assert.equal((await store.getTransaction(recased.transactionId))?.amount, 20);
+        assert.equal((await store.getBaseline(key.userId, key.categoryId))?.sampleCount, 2);
+      });
+
       it('stores a transaction once; a repeat returns inserted=false, the first row, and folds nothing', async function () {
         const key = freshKey();
         const txn = scored(key, 120, { occurredAt: '2025-03-01T10:15:00+02:00', batchId: 'batch-7', detector: 'zscore' });

@@ -3,6 +3,8 @@
 --
 -- anomaly_stats and anomaly_transactions may already exist: they are the finance tracker's tables. Then
 -- this migration keeps their rows and column names and adds what Argus needs (m2, transaction_id, ...).
+-- Ids (transaction_id, tenant, run_id) compare by binary collation, as SQLite does: on Azure SQL's default,
+-- case-insensitive collation `T-1` and `t-1` would be one transaction.
 
 IF OBJECT_ID(N'dbo.anomaly_stats', N'U') IS NULL
 BEGIN
@@ -63,7 +65,7 @@ BEGIN
     z_score        FLOAT            NULL,
     is_anomaly     BIT              NOT NULL,
     created_at     DATETIME2(3)     NOT NULL CONSTRAINT df_anomaly_transactions_created_at DEFAULT SYSUTCDATETIME(),
-    transaction_id NVARCHAR(128)    NOT NULL,
+    transaction_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
     batch_id       NVARCHAR(128)    NULL,
     alert_status   NVARCHAR(16)     NOT NULL CONSTRAINT df_anomaly_transactions_alert_status DEFAULT N'none',
     occurred_at    DATETIMEOFFSET(3) NULL,
@@ -73,7 +75,7 @@ END;
 GO
 
 IF COL_LENGTH(N'dbo.anomaly_transactions', N'transaction_id') IS NULL
-  ALTER TABLE dbo.anomaly_transactions ADD transaction_id NVARCHAR(128) NULL;
+  ALTER TABLE dbo.anomaly_transactions ADD transaction_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NULL;
 IF COL_LENGTH(N'dbo.anomaly_transactions', N'batch_id') IS NULL
   ALTER TABLE dbo.anomaly_transactions ADD batch_id NVARCHAR(128) NULL;
 -- The finance tracker's Logic App already alerted on its rows, so they start at 'none'.
@@ -103,7 +105,7 @@ SET transaction_id = CONCAT(N'legacy-', id)
 WHERE transaction_id IS NULL;
 GO
 
-ALTER TABLE dbo.anomaly_transactions ALTER COLUMN transaction_id NVARCHAR(128) NOT NULL;
+ALTER TABLE dbo.anomaly_transactions ALTER COLUMN transaction_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
 
 IF NOT EXISTS (
   SELECT 1 FROM sys.indexes
@@ -138,7 +140,7 @@ CREATE UNIQUE INDEX ux_anomaly_thresholds_category ON dbo.anomaly_thresholds (ca
   WHERE user_id IS NULL AND category_id IS NOT NULL;
 
 CREATE TABLE dbo.alert_deliveries (
-  transaction_id      NVARCHAR(128)  NOT NULL CONSTRAINT pk_alert_deliveries PRIMARY KEY,
+  transaction_id      NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL CONSTRAINT pk_alert_deliveries PRIMARY KEY,
   status              NVARCHAR(16)   NOT NULL
                       CONSTRAINT ck_alert_deliveries_status CHECK (status IN (N'sent', N'retrying', N'dead_lettered')),
   attempts            INT            NOT NULL CONSTRAINT df_alert_deliveries_attempts DEFAULT 0,
@@ -164,8 +166,8 @@ CREATE TABLE dbo.batches (
 
 CREATE TABLE dbo.models (
   id           BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT pk_models PRIMARY KEY,
-  tenant       NVARCHAR(128) NOT NULL,
-  run_id       NVARCHAR(128) NOT NULL,
+  tenant       NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+  run_id       NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
   kind         NVARCHAR(64)  NOT NULL,
   params       NVARCHAR(MAX) NOT NULL CONSTRAINT df_models_params DEFAULT N'{}',
   state        NVARCHAR(MAX) NOT NULL CONSTRAINT df_models_state DEFAULT N'{}',

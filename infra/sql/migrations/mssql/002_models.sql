@@ -19,9 +19,9 @@ GO
 -- detection inserts nothing twice; seq orders them and keys the pages.
 CREATE TABLE dbo.model_results (
   seq           BIGINT IDENTITY(1, 1) NOT NULL CONSTRAINT pk_model_results PRIMARY KEY,
-  tenant        NVARCHAR(128) NOT NULL,
-  run_id        NVARCHAR(128) NOT NULL,
-  result_id     NVARCHAR(200) NOT NULL,
+  tenant        NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+  run_id        NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL,
+  result_id     NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL,
   detection_id  NVARCHAR(160) NOT NULL,
   row_index     INT           NOT NULL CONSTRAINT ck_model_results_row_index CHECK (row_index >= 0),
   input         NVARCHAR(MAX) NOT NULL,
