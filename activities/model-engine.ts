@@ -123,9 +123,45 @@ function pick(model: ModelRecord): Omit<TrainedModel, 'state' | 'trainedRows' | 
   return { kind: model.kind, params: model.params, threshold: model.threshold, dims: model.dims };
 }
 
+/**
+ * LOCI scores a row in O(m²) against its m reference rows, synchronously: 24 ms a row at m = 1,000 on this
+ * project's machine, so a large request would run past the detect step's time limit while blocking the
+ * worker. Past this many row·m² units (≈ 50 s there) the request is refused with the row count that fits.
+ */
+const LOCI_DETECT_WORK_BUDGET = 2e9;
+const LOCI_DEFAULT_MAX_ROWS = 1000;
+
+/** Reference-set sizes of every LOCI in a model's parameters (itself, or members of an ensemble). */
+function lociReferenceRows(kind: string, params: unknown, trainedRows: number): number[] {
+  const p = (params ?? {}) as { maxRows?: number; members?: { kind: string; params?: unknown }[] };
+  if (kind === 'loci') return [Math.min(trainedRows, p.maxRows ?? LOCI_DEFAULT_MAX_ROWS)];
+  if (kind === 'ensemble') return (p.members ?? []).flatMap((m) => lociReferenceRows(m.kind, m.params, trainedRows));
+  return [];
+}
+
+/** The most rows one detect request may send to this model (Infinity unless it involves LOCI). */
+export function maxDetectRows(model: Pick<ModelRecord, 'kind' | 'params' | 'trainedRows'>): number {
+  const largest = Math.max(0, ...lociReferenceRows(model.kind, model.params, model.trainedRows));
+  return largest === 0 ? Infinity : Math.max(1, Math.floor(LOCI_DETECT_WORK_BUDGET / (largest * largest)));
+}
+
+function requireLociBudget(model: ModelRecord, rows: number): void {
+  const fits = maxDetectRows(model);
+  if (rows > fits) {
+    const largest = Math.max(...lociReferenceRows(model.kind, model.params, model.trainedRows));
+    throw new InvalidInputError([
+      {
+        field: 'data',
+        message: `LOCI scores each row against ${largest} reference rows (quadratic cost): send at most ${fits} rows per request, got ${rows}`,
+      },
+    ]);
+  }
+}
+
 /** `model` must be loaded with its state. Scores are per row; `score` is the number compared with the threshold. */
 export function detect(model: ModelRecord, data: DataMatrix): DetectedRow[] {
   requireDims(model, data);
+  requireLociBudget(model, data.length);
   if (model.kind === STATS_KIND) {
     const p = parseStatsParams(model.params);
     return guard(() => scoreStats(model.state as StatsState, p, data)).map((r, row) => ({ row, is_anomaly: r.isAnomaly, score: r.score, stats: r.scores }));
