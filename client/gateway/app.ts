@@ -15,6 +15,7 @@ import {
   IDEMPOTENCY_KEY_MAX_LENGTH,
   scoreTransactionRequestJsonSchema,
   scoreTransactionResponseJsonSchema,
+  API_KEY_SECURITY,
 } from './schemas';
 
 /** The finance tracker's requests are a few dozen bytes; anything near this limit is not one of them. */
@@ -95,7 +96,7 @@ function failureResponse(failure: ArgusFailure): { status: number; body: ErrorRe
         status,
         body: {
           error,
-          message: `${failure.message}; it may still complete: repeat the request with the same transaction_id or Idempotency-Key to get its result`,
+          message: `${failure.message}; it may still complete: repeat the request (with the same transaction_id or Idempotency-Key, where the call takes one) to get its result`,
         },
       };
     case 'unexpected':
@@ -169,6 +170,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       components: {
         securitySchemes: {
           functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+          subscriptionKey: { type: 'apiKey', in: 'header', name: 'Ocp-Apim-Subscription-Key' },
           bearer: { type: 'http', scheme: 'bearer' },
           code: { type: 'apiKey', in: 'query', name: 'code' },
         },
@@ -187,7 +189,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
         if (key === undefined) {
           throw new HttpError(401, {
             error: 'Unauthorized',
-            message: 'an API key is required: send it as x-functions-key, Authorization: Bearer <key>, or ?code=<key>',
+            message: 'an API key is required: send it as x-functions-key, Ocp-Apim-Subscription-Key, Authorization: Bearer <key>, or ?code=<key>',
           });
         }
         if (!sameSecret(key, apiKey)) throw new HttpError(401, { error: 'Unauthorized', message: 'the API key is not valid' });
@@ -218,7 +220,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           },
           body: scoreTransactionRequestJsonSchema,
           response: { 200: scoreTransactionResponseJsonSchema, ...errorResponses },
-          ...(apiKey ? { security: [{ functionKey: [] }, { bearer: [] }, { code: [] }] } : {}),
+          ...(apiKey ? { security: API_KEY_SECURITY } : {}),
         },
         // The zod contract validates (below), so errors name fields the same way everywhere; the JSON
         // schemas above only document it.

@@ -11,7 +11,7 @@ import {
 import { InvalidInputError } from '../../contracts/transaction';
 import type { ArgusClient } from '../argus-client';
 import { withDeadline } from '../failures';
-import { errorResponseJsonSchema, idempotencyKeySchema, IDEMPOTENCY_KEY_MAX_LENGTH } from './schemas';
+import { errorResponseJsonSchema, idempotencyKeySchema, IDEMPOTENCY_KEY_MAX_LENGTH, API_KEY_SECURITY } from './schemas';
 
 /**
  * The model lifecycle over HTTP (the FastAPI services' fit / update / detect / tracked results / delete,
@@ -131,7 +131,7 @@ export async function modelRoutes(api: FastifyInstance, options: ModelRoutesOpti
     validatorCompiler: () => () => true,
     serializerCompiler: () => (data: unknown) => JSON.stringify(data),
   };
-  const security: Record<string, string[]>[] = [{ functionKey: [] }, { bearer: [] }, { code: [] }];
+  const security = API_KEY_SECURITY;
   const schema = (s: Record<string, unknown>): FastifySchema => ({
     tags: ['models'],
     ...s,

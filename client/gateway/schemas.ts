@@ -47,3 +47,6 @@ export const idempotencyKeySchema = z
   .min(1, 'Idempotency-Key must not be empty')
   .max(IDEMPOTENCY_KEY_MAX_LENGTH, `Idempotency-Key must be at most ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`)
   .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces');
+
+/** Every way the gateway accepts its API key, as OpenAPI security requirements (any one suffices). */
+export const API_KEY_SECURITY: Record<string, string[]>[] = [{ functionKey: [] }, { subscriptionKey: [] }, { bearer: [] }, { code: [] }];

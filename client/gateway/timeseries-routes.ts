@@ -5,7 +5,7 @@ import { issuesByLine, joinEntireResult, parseTimeSeriesCsv } from '../../contra
 import { InvalidInputError } from '../../contracts/transaction';
 import type { ArgusClient } from '../argus-client';
 import { classifyFailure, withDeadline } from '../failures';
-import { errorResponseJsonSchema } from './schemas';
+import { errorResponseJsonSchema, API_KEY_SECURITY } from './schemas';
 
 /**
  * Azure Anomaly Detector's univariate API (v1.1) over Argus: the three JSON calls with Azure's request and
@@ -118,7 +118,7 @@ export async function timeSeriesRoutes(api: FastifyInstance, options: TimeSeries
     serializerCompiler: () => (data: unknown) => JSON.stringify(data),
   };
   const errors = Object.fromEntries([400, ...(options.secured ? [401] : []), 413, 500, 503].map((s) => [s, errorResponseJsonSchema]));
-  const security: Record<string, string[]>[] = [{ functionKey: [] }, { bearer: [] }, { code: [] }];
+  const security = API_KEY_SECURITY;
   const schema = (s: Record<string, unknown>): FastifySchema => ({ tags: ['time series'], ...s, ...(options.secured ? { security } : {}) });
   const azureNote = "Azure Anomaly Detector's v1.1 request and response; see docs/timeseries-api.md for the method and the field mapping.";
 

@@ -24,16 +24,14 @@ interface Run {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 /** Runs the real executable from a foreign working directory, as a user would. */
 function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  const started = Date.now();
   return new Promise((resolve) => {
     execFile(ARGUS_BIN, args, { cwd: os.tmpdir(), env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
+      resolve({ code, stdout, stderr });
     });
   });
 }

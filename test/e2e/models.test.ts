@@ -8,6 +8,7 @@ import { detectorKinds } from '../../detection';
 import { type StatsState, describeStats, fitStats } from '../../detection/stats-model';
 import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
 import { gaussianRows } from '../support/model-data';
+import { applicationFailureOf } from '../../client/failures';
 
 function closeTo(actual: number, expected: number, what: string, tolerance = 1e-9): void {
   assert.ok(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
@@ -16,10 +17,7 @@ function closeTo(actual: number, expected: number, what: string, tolerance = 1e-
 /** The InvalidInput failure inside a failed workflow, as the gateway and CLI see it. */
 function invalidInputOf(err: unknown): ApplicationFailure {
   assert.ok(err instanceof WorkflowFailedError, `expected a failed workflow, got ${String(err)}`);
-  for (let link: unknown = err.cause; link; link = (link as { cause?: unknown }).cause) {
-    if (link instanceof ApplicationFailure && link.type === 'InvalidInput') return link;
-  }
-  assert.fail(`no InvalidInput failure in ${err.message}`);
+  return applicationFailureOf(err, 'InvalidInput') ?? assert.fail(`no InvalidInput failure in ${err.message}`);
 }
 
 describe('model lifecycle on the real local stack', function () {

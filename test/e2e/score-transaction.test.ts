@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { InvalidInputError } from '../../contracts/transaction';
 import { transactionWorkflowId } from '../../client/argus-client';
+import { causeChain } from '../../client/failures';
 import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
 import { permanentSqlError, transientSqlError } from '../support/faulty-store';
 
@@ -263,11 +264,7 @@ describe('scoreTransaction on the real local stack', function () {
   });
 });
 
+/** The first ApplicationFailure in a failure's cause chain, whatever its type (the assertions check the type). */
 function causeChainFailure(err: unknown): ApplicationFailure | undefined {
-  let current: unknown = err;
-  while (current && typeof current === 'object') {
-    if (current instanceof ApplicationFailure) return current;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return [...causeChain(err)].find((link): link is ApplicationFailure => link instanceof ApplicationFailure);
 }

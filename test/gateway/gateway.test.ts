@@ -328,7 +328,7 @@ describe('HTTP gateway', () => {
       assert.ok(responseSchema.required.includes('z_score') && responseSchema.required.includes('alert'));
       assert.ok(operation.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'idempotency-key'));
       assert.ok(operation.responses['401'], 'documents 401 when a key is configured');
-      assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'code', 'functionKey']);
+      assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['bearer', 'code', 'functionKey', 'subscriptionKey']);
       assert.equal(doc.paths['/healthz'], undefined);
     });
 
