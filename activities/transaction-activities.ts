@@ -45,6 +45,7 @@ function baselineIssues(row: { userId: number; categoryId: number; mean: number;
   check('mean', Number.isFinite(row?.mean), 'must be a finite number');
   check('stdDev', Number.isFinite(row?.stdDev) && row.stdDev >= 0, 'must be a finite number >= 0');
   check('sampleCount', Number.isSafeInteger(row?.sampleCount) && row.sampleCount >= 1, 'must be a whole number >= 1');
+  check('stdDev', !(row?.sampleCount < 2 && row?.stdDev > 0), 'must be 0 when sampleCount is below 2 (a sample std needs two samples)');
   return issues;
 }
 

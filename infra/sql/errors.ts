@@ -59,8 +59,9 @@ abstract class StoreError extends Error {
     readonly operation: string,
     cause: unknown,
   ) {
-    super(`${operation}: ${messageOf(cause)}`, { cause });
-    this.sqlNumber = sqlNumbersOf(cause)[0];
+    const root = rootCauseOf(cause);
+    super(`${operation}: ${messageOf(root)}${root === cause ? '' : ` (then: ${messageOf(cause)})`}`, { cause });
+    this.sqlNumber = sqlNumbersOf(root)[0] ?? sqlNumbersOf(cause)[0];
     this.sqlCode = codesOf(cause)[0];
   }
 }
@@ -149,6 +150,18 @@ function codesOf(err: unknown): string[] {
   return related(err)
     .map((e) => e.code)
     .filter((c): c is string => typeof c === 'string');
+}
+
+/**
+ * mssql throws a batch's last error and keeps the earlier ones in `precedingErrors`: outside XACT_ABORT the
+ * last is often "The statement has been terminated." (3621) while the first says why.
+ */
+function rootCauseOf(err: unknown): unknown {
+  for (const e of [err, (err as ErrorLike | null)?.originalError]) {
+    const preceding = (e as ErrorLike | null | undefined)?.precedingErrors;
+    if (Array.isArray(preceding) && preceding.length > 0) return preceding[0];
+  }
+  return err;
 }
 
 function messageOf(err: unknown): string {

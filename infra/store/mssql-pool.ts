@@ -1,6 +1,6 @@
 import sql from 'mssql';
 import type { Logger } from '../logger';
-import { toStoreError } from '../sql/errors';
+import { PermanentStoreError, toStoreError } from '../sql/errors';
 import { type Migration, splitTsqlBatches } from './migrations';
 import { CREATE_SCHEMA_MIGRATIONS, GET_APPLIED_MIGRATION, LOCK_MIGRATIONS, RECORD_MIGRATION } from './mssql-statements';
 
@@ -22,6 +22,7 @@ export class MssqlPool {
   private readonly pool: sql.ConnectionPool;
   private connecting: Promise<sql.ConnectionPool> | undefined;
   private users = 0;
+  private closed = false;
 
   constructor(connectionString: string, options: MssqlPoolOptions = {}) {
     const config = sql.ConnectionPool.parseConnectionString(connectionString);
@@ -39,12 +40,15 @@ export class MssqlPool {
       released = true;
       this.users -= 1;
       if (this.users > 0) return;
+      this.closed = true;
       await this.connecting?.catch(() => undefined);
       await this.pool.close();
     };
   }
 
   private connected(): Promise<sql.ConnectionPool> {
+    // mssql would quietly open a new pool that nothing closes; fail like the SQLite handle does.
+    if (this.closed) return Promise.reject(new PermanentStoreError('connect', new Error('the store is closed')));
     if (this.pool.connected) return Promise.resolve(this.pool);
     this.connecting ??= this.pool.connect().finally(() => {
       this.connecting = undefined;

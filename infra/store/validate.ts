@@ -22,11 +22,14 @@ const scoredTransactionSchema = z.object({
   batchId: z.string().min(1).max(128).nullable(),
 });
 
-const baselineSchema = z.object({
-  mean: finite,
-  stdDev: finite.refine((v) => v >= 0, 'must not be negative'),
-  sampleCount: z.number().int().nonnegative().max(2_147_483_647),
-});
+const baselineSchema = z
+  .object({
+    mean: finite,
+    stdDev: finite.refine((v) => v >= 0, 'must not be negative'),
+    sampleCount: z.number().int().nonnegative().max(2_147_483_647),
+  })
+  // A sample std needs two samples; with fewer, Welford's m2 cannot carry it and the first fold would drop it.
+  .refine((b) => b.sampleCount >= 2 || b.stdDev === 0, { path: ['stdDev'], message: 'must be 0 when sampleCount is below 2' });
 
 const thresholdScopeSchema = z
   .object({ userId: sqlId.optional(), categoryId: sqlId.optional() })

@@ -8,6 +8,7 @@ import { PermanentStoreError, TransientStoreError } from '../../infra/sql/errors
 import { createStores } from '../../infra/store';
 import { loadMigrations } from '../../infra/store/migrations';
 import { migrateOrClose } from '../../infra/store/migrated';
+import { MssqlPool } from '../../infra/store/mssql-pool';
 import { scoredTransaction } from '../support/scored-transaction';
 
 /** How many file descriptors of this process point at the file (Linux's /proc): one per SQLite handle. */
@@ -124,5 +125,16 @@ describe('migrateOrClose', function () {
     const [a, b] = [fake(true), fake(false)];
     await assert.rejects(migrateOrClose([a, b]), /schema broken/);
     assert.deepEqual([a.calls, b.calls], [['migrate', 'close'], ['close']]);
+  });
+  it('Azure SQL: a pool whose last store closed refuses further calls instead of reopening', async function () {
+    // Nothing listens on port 1: the call must fail as closed, before any connection attempt.
+    const pool = new MssqlPool('Server=127.0.0.1,1;Database=none;User Id=x;Password=y;Encrypt=false');
+    const release = pool.retain();
+    await release();
+    await assert.rejects(pool.query('getBaseline', 'SELECT 1', []), (err: unknown) => {
+      assert.ok(err instanceof PermanentStoreError);
+      assert.match(err.message, /the store is closed/);
+      return true;
+    });
   });
 });

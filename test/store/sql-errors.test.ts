@@ -84,4 +84,11 @@ describe('SQL error classification', function () {
     assert.ok(permanent instanceof PermanentStoreError);
     assert.equal(permanent.name, 'PermanentStoreError');
   });
+
+  it("reports a batch's first error, not mssql's closing 'statement has been terminated'", function () {
+    const terminated = requestError(3621, { precedingErrors: [requestError(2627)] });
+    const wrapped = toStoreError('setThresholdOverride', terminated);
+    assert.equal(wrapped.sqlNumber, 2627);
+    assert.match(wrapped.message, /^setThresholdOverride: SQL Server error 2627 \(then: SQL Server error 3621\)$/);
+  });
 });

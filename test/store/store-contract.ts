@@ -88,10 +88,11 @@ export function describeStoreContract(label: string, makeHarness: () => Promise<
         assert.equal(await store.getBaseline(b.userId, b.categoryId), null);
       });
 
-      it('rejects a negative standard deviation or a fractional count as permanent', async function () {
+      it('rejects a negative standard deviation, a fractional count, or a spread one sample cannot have, as permanent', async function () {
         const key = freshKey();
         await assert.rejects(store.setBaseline(key.userId, key.categoryId, { mean: 1, stdDev: -1, sampleCount: 3 }), PermanentStoreError);
         await assert.rejects(store.setBaseline(key.userId, key.categoryId, { mean: 1, stdDev: 1, sampleCount: 2.5 }), PermanentStoreError);
+        await assert.rejects(store.setBaseline(key.userId, key.categoryId, { mean: 1, stdDev: 5, sampleCount: 1 }), /sampleCount is below 2/);
         assert.equal(await store.getBaseline(key.userId, key.categoryId), null);
       });
     });

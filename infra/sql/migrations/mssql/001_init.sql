@@ -106,6 +106,10 @@ WHERE transaction_id IS NULL;
 GO
 
 ALTER TABLE dbo.anomaly_transactions ALTER COLUMN transaction_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
+-- During a cutover the finance tracker's own INSERT (no transaction_id) keeps working: its rows get a unique id.
+IF OBJECT_ID(N'dbo.df_anomaly_transactions_transaction_id', N'D') IS NULL
+  ALTER TABLE dbo.anomaly_transactions
+    ADD CONSTRAINT df_anomaly_transactions_transaction_id DEFAULT (CONCAT(N'legacy-', NEWID())) FOR transaction_id;
 
 IF NOT EXISTS (
   SELECT 1 FROM sys.indexes
