@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { AlertClaim, AlertMessage, AnomalyStore, Clock, Mailer } from '../activities/ports';
+import type { AlertClaim, AlertMessage, AnomalyStore, Mailer } from '../activities/ports';
 import type { ArgusConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { MailerError } from '../infra/mail/mailer-error';
@@ -47,7 +47,6 @@ export interface AlertDispatcherOptions {
   consumer: AlertQueueConsumer;
   mailer: Mailer;
   store: Pick<AnomalyStore, 'claimAlertDelivery' | 'recordAlertDelivery'>;
-  clock: Clock;
   logger: Logger;
   config: Pick<ArgusConfig, 'queue' | 'email'>;
   batchSize?: number;
@@ -58,8 +57,7 @@ export interface AlertDispatcherOptions {
   visibilityTimeoutSeconds?: number;
   /** Names this dispatcher in the delivery ledger's claims; unique per instance by default. */
   claimant?: string;
-  /** Full retry-delay policy, given the failed attempt's number (1 for the first); defaults to {@link defaultRetryDelaySeconds}. */
-  retryDelaySeconds?: (attempt: number, error: MailerError) => number;
+  /** Exponential back-off between failed attempts, from base to max (a provider's reset time wins). */
   retryBaseDelaySeconds?: number;
   retryMaxDelaySeconds?: number;
   /** Idle polling grows from min to max while the queue stays empty. */
@@ -71,7 +69,7 @@ export interface AlertDispatcherOptions {
 /** The longest we honour a provider's "retry after": beyond that something is wrong and we try anyway. */
 const MAX_HONOURED_RETRY_AFTER_SECONDS = 3600;
 
-export function defaultRetryDelaySeconds(
+function retryDelaySeconds(
   attempt: number,
   error: MailerError,
   policy: { baseSeconds: number; maxSeconds: number },
@@ -116,21 +114,24 @@ async function withRetries<T>(attempts: number, gapMs: number, fn: () => Promise
 type Outcome = keyof Omit<DrainCounts, 'received'>;
 
 /** Host, pid and a random part: two dispatchers in one process (tests, or a restart reusing a pid) never share a claim. */
-export function defaultClaimant(): string {
+function defaultClaimant(): string {
   return `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDispatcher {
   const { consumer, mailer, store, logger, config } = options;
   const maxDeliveries = config.queue.maxDeliveries;
-  const batchSize = options.batchSize ?? 16;
+  // Messages of a batch are handled one after another and all became invisible at receive: a batch must
+  // finish within the visibility timeout (4 × SendGrid's 10 s timeout < 60 s), or later messages reappear
+  // to other dispatchers before this one has claimed them.
+  const batchSize = options.batchSize ?? 4;
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 60;
   const claimant = options.claimant ?? defaultClaimant();
   // The claim outlives the message's invisibility by the few ms between receive and claim, so once the
   // message of a dispatcher that died reappears, its lease is (about) over too.
   const leaseMs = Math.max(1, Math.ceil(visibilityTimeoutSeconds)) * 1000;
   const retryPolicy = { baseSeconds: options.retryBaseDelaySeconds ?? 5, maxSeconds: options.retryMaxDelaySeconds ?? 300 };
-  const retryDelay = options.retryDelaySeconds ?? ((count: number, error: MailerError) => defaultRetryDelaySeconds(count, error, retryPolicy));
+  const retryDelay = (attempt: number, error: MailerError) => retryDelaySeconds(attempt, error, retryPolicy);
   const idle = options.idlePollMs ?? { min: 500, max: 5_000 };
   const outage = options.outageBackoffMs ?? { min: 1_000, max: 30_000 };
 

@@ -1,10 +1,10 @@
-import { systemClock, type AnomalyStore, type Clock, type Mailer } from '../activities/ports';
+import { systemClock, type AnomalyStore } from '../activities/ports';
 import { type ArgusConfig, loadConfig } from '../infra/config';
 import { createLogger, type Logger } from '../infra/logger';
 import { SendGridMailer } from '../infra/mail/sendgrid-mailer';
 import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
 import { createStore } from '../infra/store';
-import { createAlertDispatcher, type AlertDispatcherOptions } from './alert-dispatcher';
+import { createAlertDispatcher } from './alert-dispatcher';
 
 /**
  * The alert dispatcher process (`npm run dispatcher`): Azure queue → SendGrid (or the local capture
@@ -19,21 +19,18 @@ export interface RunningDispatcher {
 }
 
 export interface StartDispatcherOverrides {
+  /** An in-process caller's store (the local stack shares the worker's); otherwise one is opened and closed here. */
   store?: AnomalyStore;
-  mailer?: Mailer;
-  clock?: Clock;
   logger?: Logger;
-  tuning?: Partial<Pick<AlertDispatcherOptions, 'batchSize' | 'visibilityTimeoutSeconds' | 'idlePollMs' | 'outageBackoffMs'>>;
 }
 
 export async function startDispatcher(config: ArgusConfig, overrides: StartDispatcherOverrides = {}): Promise<RunningDispatcher> {
   const logger = overrides.logger ?? createLogger('dispatcher', config.logLevel);
   const ownsStore = overrides.store === undefined;
   const store = overrides.store ?? (await createStore(config.sql));
-  const clock = overrides.clock ?? systemClock;
   const queue = AzureAlertQueue.fromConfig(config);
-  const mailer = overrides.mailer ?? SendGridMailer.fromConfig(config, clock);
-  const dispatcher = createAlertDispatcher({ consumer: queue, mailer, store, clock, logger, config, ...overrides.tuning });
+  const mailer = SendGridMailer.fromConfig(config, systemClock);
+  const dispatcher = createAlertDispatcher({ consumer: queue, mailer, store, logger, config });
 
   const controller = new AbortController();
   const finished = dispatcher.run(controller.signal);

@@ -68,7 +68,6 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
       consumer: queue,
       mailer: SendGridMailer.fromConfig(config),
       store,
-      clock: { now: () => new Date() },
       logger: createLogger('dispatcher', 'silent'),
       config,
       visibilityTimeoutSeconds: 30,

@@ -104,10 +104,10 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     consumer: queue,
     mailer,
     store,
-    clock,
     logger: createLogger('dispatcher', 'silent'),
-    config: { ...config, queue: { ...config.queue } },
-    retryDelaySeconds: () => 1,
+    config,
+    retryBaseDelaySeconds: 1,
+    retryMaxDelaySeconds: 1,
   });
   const readOnly = new Database(config.sql.kind === 'sqlite' ? config.sql.path : ':memory:', { readonly: true });
 
