@@ -1,4 +1,4 @@
-import type { Matrix } from './matrix';
+import { DetectorInputError, type Matrix } from './matrix';
 
 /**
  * Small dense linear algebra on row-major Float64Array: what the covariance-based detectors need and
@@ -112,4 +112,38 @@ export function addToDiagonal(A: Float64Array, size: number, lambda: number): Fl
   const out = Float64Array.from(A);
   for (let i = 0; i < size; i++) out[i * size + i] += lambda;
   return out;
+}
+
+export interface RegularizedCholesky {
+  lower: Float64Array;
+  /** λ added to the diagonal; 0 when the covariance factored as it is. */
+  ridgeAdded: number;
+  /** The plain factorization's smallest pivot ratio (0 when it failed outright). */
+  minPivotRatio: number;
+}
+
+/**
+ * The one rule for a covariance that is singular or nearly so (collinear features): when a Cholesky pivot
+ * leaves less than `singularityTolerance` of a column's variance unexplained, add λ = ridge × trace(Σ)/d to
+ * the diagonal, ×10 until it factors. Every Mahalanobis distance in Argus (the detector and the stats
+ * model) goes through here, so they agree on the same data.
+ */
+export function regularizedCholesky(
+  cov: Float64Array,
+  size: number,
+  options: { ridge?: number; singularityTolerance?: number; what?: string } = {},
+): RegularizedCholesky {
+  const what = options.what ?? 'the covariance';
+  const plain = cholesky(cov, size);
+  if (plain && plain.minPivotRatio >= (options.singularityTolerance ?? 1e-10)) {
+    return { lower: plain.lower, ridgeAdded: 0, minPivotRatio: plain.minPivotRatio };
+  }
+  const meanVariance = trace(cov, size) / size;
+  if (!(meanVariance > 0)) throw new DetectorInputError(`${what} is zero: every column of the training data is constant`);
+  let lambda = (options.ridge ?? 1e-6) * meanVariance;
+  for (let attempt = 0; attempt < 12; attempt++, lambda *= 10) {
+    const regularized = cholesky(addToDiagonal(cov, size, lambda), size);
+    if (regularized) return { lower: regularized.lower, ridgeAdded: lambda, minPivotRatio: plain ? plain.minPivotRatio : 0 };
+  }
+  throw new DetectorInputError(`${what} stays singular even with a large ridge`);
 }

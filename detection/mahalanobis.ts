@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BaseDetector, type DetectorInfo, type DetectorOptions, detectorOptionsShape } from './detector';
-import { addToDiagonal, cholesky, columnMeans, covariance, trace } from './linalg';
+import { columnMeans, covariance, regularizedCholesky } from './linalg';
 import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
 import { chiSquareSurvival } from './special-functions';
 
@@ -126,24 +126,12 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
     }
     const mean = columnMeans(X);
     const cov = covariance(X, mean, (this.params.covariance ?? 'sample') === 'sample' ? 1 : 0);
-    const tolerance = this.params.singularityTolerance ?? 1e-10;
-
-    const plain = cholesky(cov, d);
-    if (plain && plain.minPivotRatio >= tolerance) {
-      return { mean, covariance: cov, lower: plain.lower, ridgeAdded: 0, minPivotRatio: plain.minPivotRatio };
-    }
-    const meanVariance = trace(cov, d) / d;
-    if (!(meanVariance > 0)) {
-      throw new DetectorInputError('mahalanobis cannot fit: every column of the training data is constant');
-    }
-    let lambda = (this.params.ridge ?? 1e-6) * meanVariance;
-    for (let attempt = 0; attempt < 12; attempt++, lambda *= 10) {
-      const regularized = cholesky(addToDiagonal(cov, d, lambda), d);
-      if (regularized) {
-        return { mean, covariance: cov, lower: regularized.lower, ridgeAdded: lambda, minPivotRatio: plain ? plain.minPivotRatio : 0 };
-      }
-    }
-    throw new DetectorInputError('mahalanobis cannot fit: the covariance stays singular even with a large ridge');
+    const factor = regularizedCholesky(cov, d, {
+      ridge: this.params.ridge,
+      singularityTolerance: this.params.singularityTolerance,
+      what: 'mahalanobis cannot fit: the covariance',
+    });
+    return { mean, covariance: cov, lower: factor.lower, ridgeAdded: factor.ridgeAdded, minPivotRatio: factor.minPivotRatio };
   }
 
   protected override serializeState(state: MahalanobisState): unknown {

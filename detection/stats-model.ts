@@ -1,4 +1,4 @@
-import { type GaussianModel, fitGaussian, gaussianMetrics, gaussianStd, mergeGaussian } from './univariate/gaussian';
+import { type GaussianModel, covarianceFactor, fitGaussian, gaussianMetrics, gaussianStd, mergeGaussian } from './univariate/gaussian';
 import { DetectorInputError, type MatrixInput, toMatrix } from './matrix';
 import { chiSquareSurvival } from './special-functions';
 
@@ -66,10 +66,12 @@ export function scoreStats(state: StatsState, rule: StatsRule, input: MatrixInpu
   const X = toMatrix(input, 'data');
   if (X.cols !== state.dims) throw new DetectorInputError(`the model was fitted on ${state.dims} column(s), the data has ${X.cols}`);
   const model = fromState(state);
+  // Factored once for the whole request rather than once per row.
+  const covarianceLower = state.dims > 1 && model.count >= 2 ? covarianceFactor(model) : undefined;
   const out: StatsRowResult[] = [];
   for (let r = 0; r < X.rows; r++) {
     const point = X.data.subarray(r * X.cols, (r + 1) * X.cols);
-    const m = gaussianMetrics(point, model, { minStdDev: rule.minStdDev });
+    const m = gaussianMetrics(point, model, { minStdDev: rule.minStdDev, covarianceLower });
     // One feature: the Mahalanobis distance is |z| (with the same std floor as the z-score).
     const distance = m.multivariate ? m.multivariate.mahalanobis : Math.abs(m.zScores[0]);
     const pValue = chiSquareSurvival(distance * distance, state.dims);

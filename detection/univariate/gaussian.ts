@@ -1,4 +1,4 @@
-import { addToDiagonal, cholesky, columnMeans, covariance, trace } from '../linalg';
+import { columnMeans, covariance, regularizedCholesky } from '../linalg';
 import { DetectorInputError, type MatrixInput, toMatrix } from '../matrix';
 
 /**
@@ -97,6 +97,8 @@ export function gaussianCovariance(model: GaussianModel): Float64Array {
 export interface GaussianMetricOptions {
   /** Floor on each std (a constant training column would otherwise give an infinite density). */
   minStdDev?: number;
+  /** `covarianceFactor(model)`, computed once by a caller scoring many points. */
+  covarianceLower?: Float64Array;
 }
 
 export function gaussianMetrics(point: ArrayLike<number>, model: GaussianModel, options: GaussianMetricOptions = {}): GaussianMetrics {
@@ -129,13 +131,18 @@ export function gaussianMetrics(point: ArrayLike<number>, model: GaussianModel, 
     density: Math.exp(logDensity),
     logDensity,
     normalizedProbability: Math.exp(-0.5 * sumZ2),
-    multivariate: d > 1 ? multivariateNormal(point, model) : null,
+    multivariate: d > 1 ? multivariateNormal(point, model, options.covarianceLower) : null,
   };
 }
 
-function multivariateNormal(point: ArrayLike<number>, model: GaussianModel): NonNullable<GaussianMetrics['multivariate']> {
+/** The Cholesky factor of the model's covariance, by the same ridge rule as the Mahalanobis detector. */
+export function covarianceFactor(model: GaussianModel): Float64Array {
+  return regularizedCholesky(gaussianCovariance(model), model.dims, { what: 'the covariance' }).lower;
+}
+
+function multivariateNormal(point: ArrayLike<number>, model: GaussianModel, lower?: Float64Array): NonNullable<GaussianMetrics['multivariate']> {
   const d = model.dims;
-  const L = choleskyWithRidge(gaussianCovariance(model), d);
+  const L = lower ?? covarianceFactor(model);
   // Solve L y = (x − mean): then d² = |y|², log|Σ| = 2 Σ log L_ii.
   const y = new Float64Array(d);
   let mahalanobis2 = 0;
@@ -151,17 +158,3 @@ function multivariateNormal(point: ArrayLike<number>, model: GaussianModel): Non
   return { density: Math.exp(logDensity), logDensity, normalizedProbability: Math.exp(-0.5 * mahalanobis2), mahalanobis: Math.sqrt(mahalanobis2) };
 }
 
-/**
- * Lower Cholesky factor. Collinear features make the sample covariance singular; a ridge growing from
- * 1e-10 of the mean variance keeps the density finite, in place of failing the whole request.
- */
-function choleskyWithRidge(cov: Float64Array, d: number): Float64Array {
-  const exact = cholesky(cov, d);
-  if (exact) return exact.lower;
-  const meanVariance = Math.max(trace(cov, d) / d, 1e-300);
-  for (let ridge = 1e-10 * meanVariance; ridge <= meanVariance; ridge *= 10) {
-    const factor = cholesky(addToDiagonal(cov, d, ridge), d);
-    if (factor) return factor.lower;
-  }
-  throw new DetectorInputError('the covariance matrix is not positive definite even with a ridge');
-}
