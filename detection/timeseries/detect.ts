@@ -8,7 +8,7 @@ import { detectPeriod } from './period';
  * Time-series anomaly and change-point detection, replacing Azure Anomaly Detector (retired 2026-10-01)
  * with the same request options and response field names, so its callers can switch.
  *
- * Method (see README.md here for the why): a robust seasonal-trend decomposition (`decompose.ts`) gives an
+ * Method (the project README's "Time series" section says why): a robust seasonal-trend decomposition (`decompose.ts`) gives an
  * expected value per point and a robust residual scale σ (1.4826 · MAD); a point is anomalous when its
  * residual exceeds k(sensitivity) · σ, with k = 3 + (99 − sensitivity) / 2 robust σ (5σ at the default 95,
  * 3σ at 99). `maxAnomalyRatio` keeps only the most extreme points when more qualify. The period is
