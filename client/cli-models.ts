@@ -12,7 +12,8 @@ import { parsePositiveInteger } from './cli-parse';
  * `{ "data": [...] }`). Bad cells are reported by file line and column, as invalid input (exit 2).
  */
 
-export interface ModelCommandContext {
+/** What a subcommand module needs from the CLI: output, an SDK call under a deadline, and file reading. */
+export interface CommandContext {
   stdout(text: string): void;
   /** Connects, runs `work` with the SDK under a deadline, disconnects. */
   run<T>(timeoutMs: number, work: (argus: ArgusClient) => Promise<T>): Promise<T>;
@@ -97,7 +98,7 @@ export function formatDetection(result: DetectResponse): string {
   return [`${result.anomalies} of ${result.rows.length} row(s) anomalous (threshold ${result.threshold}; ${tracked})`, ...lines].join('\n');
 }
 
-export function registerModelCommands(program: Command, ctx: ModelCommandContext): void {
+export function registerModelCommands(program: Command, ctx: CommandContext): void {
   const model = program.command('model').description('fit, update, detect with, inspect and delete models per tenant and run id');
   const print = (json: boolean, value: unknown, human: () => string) => ctx.stdout(`${json ? JSON.stringify(value, null, 2) : human()}\n`);
   const readData = (file: string) => parseModelDataFile(file, ctx.readFile(file));

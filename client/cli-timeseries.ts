@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import type { ChangePointResult, EntireDetectResult, LastDetectResult, TimeSeriesMode } from '../contracts/timeseries';
 import { type ParsedCsvSeries, issuesByLine, joinEntireResult, parseTimeSeriesCsv } from '../contracts/timeseries-csv';
 import { InvalidInputError } from '../contracts/transaction';
-import type { ArgusClient } from './argus-client';
+import type { CommandContext } from './cli-models';
 import { parseStrictInteger, parseStrictNumber } from './cli-parse';
 import { classifyFailure } from './failures';
 
@@ -13,12 +13,6 @@ import { classifyFailure } from './failures';
  * named by file line or by option.
  */
 
-export interface TimeSeriesCommandContext {
-  stdout(text: string): void;
-  /** Connects, runs `work` with the SDK under a deadline, disconnects. */
-  run<T>(timeoutMs: number, work: (argus: ArgusClient) => Promise<T>): Promise<T>;
-  readFile(file: string): string;
-}
 
 const DETECT_TIMEOUT_MS = 2 * 60_000;
 
@@ -76,9 +70,10 @@ export function formatChangePoints(parsed: ParsedCsvSeries, result: ChangePointR
   const changes = parsed.rows.flatMap((row, i) => (result.isChangePoint[i] ? [{ row, i }] : []));
   const summary = `${file}: ${parsed.rows.length} points, period ${result.period || 'none'}, ${changes.length} change point${changes.length === 1 ? '' : 's'}`;
   if (changes.length === 0) return summary;
+  const formatValue = fixedFormatter(changes.map((c) => c.row.value));
   return `${summary}\n${table(
     ['date', 'value', 'confidence'],
-    changes.map(({ row, i }) => [row.date, fixedFormatter(changes.map((c) => c.row.value))(row.value), result.confidenceScores[i].toFixed(4)]),
+    changes.map(({ row, i }) => [row.date, formatValue(row.value), result.confidenceScores[i].toFixed(4)]),
   )}`;
 }
 
@@ -111,7 +106,7 @@ async function byFileLine<T>(work: Promise<T>, parsed: ParsedCsvSeries, file: st
   }
 }
 
-function readSeries(ctx: TimeSeriesCommandContext, file: string): ParsedCsvSeries {
+function readSeries(ctx: CommandContext, file: string): ParsedCsvSeries {
   try {
     return parseTimeSeriesCsv(ctx.readFile(file));
   } catch (err) {
@@ -120,7 +115,7 @@ function readSeries(ctx: TimeSeriesCommandContext, file: string): ParsedCsvSerie
   }
 }
 
-export function registerTimeSeriesCommands(program: Command, ctx: TimeSeriesCommandContext): void {
+export function registerTimeSeriesCommands(program: Command, ctx: CommandContext): void {
   program
     .command('timeseries')
     .description("time-series anomaly and change-point detection (Azure Anomaly Detector's calls)")

@@ -7,10 +7,9 @@ import { parseScoreTransactionRequest } from '../contracts/transaction';
 import { type ArgusConfig, ConfigError, loadConfig } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { ArgusClient, type BaselineRow, type ThresholdOverride } from './argus-client';
-import { registerModelCommands } from './cli-models';
+import { type CommandContext, registerModelCommands } from './cli-models';
 import { registerTimeSeriesCommands } from './cli-timeseries';
 import {
-  EXIT_FAILURE,
   EXIT_INVALID_INPUT,
   EXIT_OK,
   exitCodeFor,
@@ -215,8 +214,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.stdout(`${formatRetryResult(result)}\n`);
     });
 
-  registerModelCommands(program, { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText });
-  registerTimeSeriesCommands(program, { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText });
+  const commandContext: CommandContext = { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText };
+  registerModelCommands(program, commandContext);
+  registerTimeSeriesCommands(program, commandContext);
 
   try {
     await program.parseAsync(argv);
@@ -230,7 +230,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     const failure = classifyFailure(err);
     io.stderr(`argus: ${formatFailure(failure, { temporalAddress: config?.temporal.address ?? '(unknown)', ...failureContext })}\n`);
-    return failure.kind === 'unexpected' ? EXIT_FAILURE : exitCodeFor(failure);
+    return exitCodeFor(failure);
   }
 }
 
