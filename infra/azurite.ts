@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { azuriteConnectionString } from './config';
-import { canConnect, freePort } from './net';
+import { canConnect, freePort, waitForPort } from './net';
+
+const START_TIMEOUT_MS = 15_000;
 
 /**
  * Azurite's queue service as a child process. Tests stop and start it on the same port and data
@@ -15,9 +17,6 @@ export interface AzuriteOptions {
   /** Azurite's workspace (its LokiJS metadata lives here); created if missing. */
   location: string;
   host?: string;
-  /** Azurite's own request log; off unless a file is given. */
-  debugLogFile?: string;
-  startTimeoutMs?: number;
 }
 
 export class AzuriteStartError extends Error {
@@ -42,7 +41,7 @@ export class AzuriteQueueService {
   private exited: Promise<void> | null = null;
   private stderr = '';
 
-  constructor(private readonly options: AzuriteOptions) {
+  constructor(options: AzuriteOptions) {
     this.host = options.host ?? '127.0.0.1';
     this.location = path.resolve(options.location);
     this.port = options.port;
@@ -55,10 +54,6 @@ export class AzuriteQueueService {
 
   get connectionString(): string {
     return azuriteConnectionString(this.queuePort, this.host);
-  }
-
-  get running(): boolean {
-    return this.child !== null;
   }
 
   async start(): Promise<void> {
@@ -97,7 +92,6 @@ export class AzuriteQueueService {
       '--location',
       this.location,
     ];
-    if (this.options.debugLogFile) args.push('--debug', this.options.debugLogFile);
 
     this.stderr = '';
     const child = spawn(azuriteQueueBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -121,22 +115,13 @@ export class AzuriteQueueService {
       });
     });
 
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 15_000);
-    while (Date.now() < deadline) {
-      if (exitCode !== undefined) {
-        throw new AzuriteStartError(
-          `Azurite queue service exited during start-up (code ${exitCode}) on ${this.host}:${this.port}:\n${this.stderr.trim()}`,
-        );
-      }
-      if (await canConnect(this.host, this.port)) return;
-      await delay(100);
+    try {
+      await waitForPort(this.host, this.port, START_TIMEOUT_MS, () => exitCode === undefined);
+    } catch (err) {
+      await this.stop();
+      const why = exitCode === undefined ? (err as Error).message : `it exited during start-up (code ${exitCode})`;
+      throw new AzuriteStartError(`Azurite queue service on ${this.host}:${this.port}: ${why}; stderr:\n${this.stderr.trim() || '(empty)'}`);
     }
-    await this.stop();
-    throw new AzuriteStartError(
-      `Azurite queue service did not accept connections on ${this.host}:${this.port} within ${
-        this.options.startTimeoutMs ?? 15_000
-      } ms; stderr:\n${this.stderr.trim() || '(empty)'}`,
-    );
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {
