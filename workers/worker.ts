@@ -1,6 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { type AnomalyStore, systemClock } from '../activities/ports';
+import { type AnomalyStore, type Clock, type ModelStore, systemClock } from '../activities/ports';
 import { ArgusClient } from '../client/argus-client';
 import { ensureSchedules } from '../client/schedules';
 import { type ArgusConfig, loadConfig } from '../infra/config';
@@ -9,7 +9,7 @@ import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
 import { isTransientSqlError } from '../infra/sql/errors';
 import { createStores } from '../infra/store';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
-import { createArgusWorker } from './create-worker';
+import { type WorkflowBundle, createArgusWorker } from './create-worker';
 
 export interface RunningWorker {
   worker: Worker;
@@ -17,6 +17,7 @@ export interface RunningWorker {
   connection: NativeConnection;
   /** The worker's store, for an in-process dispatcher (one SQLite handle or pool per process); closed with the worker. */
   store: AnomalyStore;
+  models: ModelStore;
   /** Settles when the worker has stopped. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -32,31 +33,47 @@ export function installRuntimeLogger(): void {
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 
+/** What tests (and an embedding process) change about a worker; production uses none of it. */
+export interface WorkerOverrides {
+  /** Wraps the store the activities see (a fault injector); `RunningWorker.store` stays the real one. */
+  wrapStore?: (store: AnomalyStore) => AnomalyStore;
+  clock?: Clock;
+  /** An already bundled copy of the workflows, to skip the seconds of bundling. */
+  workflowBundle?: WorkflowBundle;
+  /** A connection the caller owns and closes (e.g. a test environment's). */
+  connection?: NativeConnection;
+}
+
 /** Starts the Temporal worker with real adapters chosen by the config (SQLite or Azure SQL, Azurite or Azure). */
-export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
+export async function startWorker(config: ArgusConfig, overrides: WorkerOverrides = {}): Promise<RunningWorker> {
   installRuntimeLogger();
   const { store, models } = await createStores(config.sql);
   const closeStores = async () => {
     await store.close();
     await models.close();
   };
+  const ownsConnection = overrides.connection === undefined;
   let connection: NativeConnection;
   let worker: Worker;
   try {
-    connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+    connection = overrides.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config.temporal)));
   } catch (err) {
     await closeStores();
     throw err;
   }
+  const closeConnection = async () => {
+    if (ownsConnection) await connection.close();
+  };
   try {
     worker = await createArgusWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      workflowBundle: overrides.workflowBundle,
       activities: createActivities({
-        store,
+        store: overrides.wrapStore ? overrides.wrapStore(store) : store,
         queue: AzureAlertQueue.fromConfig(config),
-        clock: systemClock,
+        clock: overrides.clock ?? systemClock,
         scoring: config.scoring,
         isTransientStoreError: isTransientSqlError,
         models,
@@ -65,18 +82,19 @@ export async function startWorker(config: ArgusConfig): Promise<RunningWorker> {
       }),
     });
   } catch (err) {
-    await connection.close();
+    await closeConnection();
     await closeStores();
     throw err;
   }
   const done = worker.run().finally(async () => {
-    await connection.close();
+    await closeConnection();
     await closeStores();
   });
   return {
     worker,
     connection,
     store,
+    models,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -3,8 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import type { AnomalyStore, Clock, ModelStore } from '../../activities/ports';
 import { ArgusClient } from '../../client/argus-client';
 import { type AzuriteQueueService, startAzurite } from '../../infra/azurite';
@@ -13,11 +11,10 @@ import { type CaptureServer, startCaptureServer } from '../../infra/mail/capture
 import { SendGridMailer } from '../../infra/mail/sendgrid-mailer';
 import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
-import { isTransientSqlError } from '../../infra/sql/errors';
-import { createStores } from '../../infra/store';
 import { createLogger } from '../../infra/logger';
 import { type AlertDispatcher, createAlertDispatcher } from '../../workers/alert-dispatcher';
-import { type WorkflowBundle, bundleArgusWorkflows, createArgusWorker } from '../../workers/create-worker';
+import { type WorkflowBundle, bundleArgusWorkflows } from '../../workers/create-worker';
+import { installRuntimeLogger, startWorker } from '../../workers/worker';
 import { type FaultyStore, createFaultyStore } from './faulty-store';
 
 /**
@@ -43,14 +40,6 @@ export interface ArgusTestStack {
 }
 
 let sharedBundle: Promise<WorkflowBundle> | null = null;
-let runtimeInstalled = false;
-
-/** The SDK logs every expected workflow failure at WARN; tests assert on those failures instead. */
-function installQuietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger((process.env.TEMPORAL_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
-}
 
 export interface TestStackOptions {
   clock?: Clock;
@@ -59,7 +48,8 @@ export interface TestStackOptions {
 }
 
 export async function startArgusTestStack(options: TestStackOptions = {}): Promise<ArgusTestStack> {
-  installQuietRuntime();
+  // Before any connection exists; test/setup/env.ts sets TEMPORAL_LOG_LEVEL=ERROR (expected failures log at WARN).
+  installRuntimeLogger();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-e2e-'));
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1' },
@@ -75,29 +65,16 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     ARGUS_TASK_QUEUE: taskQueue,
     TEMPORAL_ADDRESS: env.connection.options.address,
   });
-  const { store, models } = await createStores(config.sql);
-  const faults = createFaultyStore(store);
-  const queue = AzureAlertQueue.fromConfig(config);
-  const clock = options.clock ?? { now: () => new Date() };
-  const activities = createActivities({
-    store: faults,
-    queue,
-    clock,
-    scoring: config.scoring,
-    isTransientStoreError: isTransientSqlError,
-    models,
-    modelLimits: config.models,
-    timeSeriesLimits: config.timeSeries,
-  });
+  let faults: FaultyStore | undefined;
   sharedBundle ??= bundleArgusWorkflows();
-  const worker: Worker = await createArgusWorker({
+  const worker = await startWorker(config, {
     connection: env.nativeConnection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    activities,
     workflowBundle: await sharedBundle,
+    clock: options.clock,
+    wrapStore: (real: AnomalyStore) => (faults = createFaultyStore(real)),
   });
-  const running = worker.run();
+  const { store, models } = worker;
+  const queue = AzureAlertQueue.fromConfig(config);
   const client = await ArgusClient.connect({ config, connection: options.inProcessClient ? env.nativeConnection : env.connection, taskQueue });
   const mailer = new SendGridMailer({ apiKey: 'SG.test-key', baseUrl: capture.url });
   const dispatcher = createAlertDispatcher({
@@ -117,7 +94,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     config,
     store,
     models,
-    faults,
+    faults: faults!,
     queue,
     azurite,
     capture,
@@ -125,11 +102,8 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     dir,
     sql: <T>(query: string, ...params: unknown[]) => readOnly.prepare(query).all(...params) as T[],
     async stop() {
-      worker.shutdown();
-      await running;
+      await worker.stop();
       readOnly.close();
-      await store.close();
-      await models.close();
       await capture.close();
       await azurite.stop();
       await env.teardown();
