@@ -27,11 +27,9 @@ export function modelKinds(): string[] {
 
 export type TrainedModel = Omit<ModelWrite, 'tenant' | 'runId' | 'recentOperations'>;
 
-/** A DetectorInputError from the detection core as the contract's error, naming the field it is about. */
+/** A DetectorInputError from the detection core as the contract's error, under the field the core named. */
 export function asInvalidInput(error: unknown): unknown {
-  if (!(error instanceof DetectorInputError)) return error;
-  const field = /parameter|unknown detector kind/i.test(error.message) ? 'params' : 'data';
-  return new InvalidInputError([{ field: /unknown detector kind/.test(error.message) ? 'kind' : field, message: error.message }]);
+  return error instanceof DetectorInputError ? new InvalidInputError([{ field: error.field, message: error.message }]) : error;
 }
 
 function guard<T>(work: () => T): T {

@@ -52,7 +52,7 @@ export abstract class BaseDetector<P extends DetectorOptions = DetectorOptions, 
 
   constructor(readonly params: P) {
     const c = params.contamination;
-    if (c !== undefined && !(c > 0 && c <= 0.5)) throw new DetectorInputError(`contamination must be in (0, 0.5], got ${c}`);
+    if (c !== undefined && !(c > 0 && c <= 0.5)) throw new DetectorInputError(`contamination must be in (0, 0.5], got ${c}`, 'params.contamination');
   }
 
   /** Fits the model and sets the threshold from the training scores. */
@@ -85,7 +85,7 @@ export abstract class BaseDetector<P extends DetectorOptions = DetectorOptions, 
   }
 
   setThreshold(value: number): void {
-    if (!Number.isFinite(value)) throw new DetectorInputError('threshold must be finite');
+    if (!Number.isFinite(value)) throw new DetectorInputError('threshold must be finite', 'threshold');
     this.requireFitted();
     this.fittedThreshold = value;
   }

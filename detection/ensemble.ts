@@ -55,13 +55,16 @@ export class EnsembleDetector extends BaseDetector<EnsembleParams, EnsembleState
 
   constructor(params: EnsembleParams, private readonly factory: DetectorFactory) {
     super(params);
-    if (!params.members?.length) throw new DetectorInputError('an ensemble needs at least one member');
+    if (!params.members?.length) throw new DetectorInputError('an ensemble needs at least one member', 'params.members');
     // Build each member once now so a bad kind or parameter fails at creation, not at the first fit.
     params.members.forEach((spec, index) => {
       try {
         factory.create(spec.kind, spec.params ?? {});
       } catch (error) {
-        if (error instanceof DetectorInputError) throw new DetectorInputError(`ensemble member ${index}: ${error.message}`);
+        if (error instanceof DetectorInputError) {
+          const member = `params.members[${index}]`;
+          throw new DetectorInputError(`ensemble member ${index}: ${error.message}`, error.field === 'kind' ? `${member}.kind` : error.field.replace(/^params/, `${member}.params`));
+        }
         throw error;
       }
     });

@@ -52,7 +52,7 @@ function entry<S extends z.ZodType>(schema: S, build: (params: z.output<S>) => B
   return {
     create(params: unknown): BaseDetector {
       const parsed = schema.safeParse(params ?? {});
-      if (!parsed.success) throw new DetectorInputError(`invalid parameters: ${z.prettifyError(parsed.error)}`);
+      if (!parsed.success) throw new DetectorInputError(`invalid parameters: ${z.prettifyError(parsed.error)}`, 'params');
       return build(parsed.data);
     },
   };
@@ -76,11 +76,11 @@ export function detectorKinds(): string[] {
 /** A new, unfitted detector; throws DetectorInputError naming the kind or the bad parameter. */
 export function createDetector(kind: string, params: unknown = {}): BaseDetector {
   const found = Object.hasOwn(registry, kind) ? registry[kind] : undefined;
-  if (!found) throw new DetectorInputError(`unknown detector kind "${kind}"; known: ${detectorKinds().join(', ')}`);
+  if (!found) throw new DetectorInputError(`unknown detector kind "${kind}"; known: ${detectorKinds().join(', ')}`, 'kind');
   try {
     return found.create(params);
   } catch (error) {
-    if (error instanceof DetectorInputError) throw new DetectorInputError(`${kind}: ${error.message}`);
+    if (error instanceof DetectorInputError) throw new DetectorInputError(`${kind}: ${error.message}`, error.field);
     throw error;
   }
 }

@@ -10,8 +10,15 @@ export interface Matrix {
 
 export type MatrixInput = Matrix | ArrayLike<ArrayLike<number>>;
 
+/** Input a detector cannot take; `field` says where, as the wire names it (`data` unless set). */
 export class DetectorInputError extends Error {
   override name = 'DetectorInputError';
+  constructor(
+    message: string,
+    readonly field: string = 'data',
+  ) {
+    super(message);
+  }
 }
 
 export function isMatrix(x: unknown): x is Matrix {

@@ -27,11 +27,8 @@ import { detectPeriod } from './period';
 /** Bad input to a time-series call; `field` names the option or point (`values[17]`, `timestamps[3]`, `period`). */
 export class TimeSeriesInputError extends DetectorInputError {
   override name = 'TimeSeriesInputError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
+  constructor(field: string, message: string) {
+    super(message, field);
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { detect, maxDetectRows } from '../../activities/model-engine';
+import { detect, maxDetectRows, train } from '../../activities/model-engine';
 import type { ModelRecord } from '../../activities/ports';
 import { InvalidInputError } from '../../contracts/transaction';
 
@@ -22,5 +22,26 @@ describe('model engine: LOCI request budget', () => {
       assert.match(err.message, /at most 2000 rows per request, got 2001/);
       return true;
     });
+  });
+});
+
+describe('model engine: bad parameters name their field', () => {
+  const fieldOf = (work: () => unknown): string => {
+    try {
+      work();
+    } catch (err) {
+      assert.ok(err instanceof InvalidInputError, String(err));
+      return err.issues[0].field;
+    }
+    return assert.fail('expected InvalidInput');
+  };
+  const data = Array.from({ length: 40 }, (_, i) => [i, i % 7]);
+  const limits = { maxTrainingRows: 1_000 };
+
+  it('reports parameter errors under params, an ensemble member by its index, and data errors under data', () => {
+    assert.equal(fieldOf(() => train('iforest', { contamination: 0.9 }, data, limits)), 'params');
+    assert.equal(fieldOf(() => train('ensemble', { members: [{ kind: 'iforest' }, { kind: 'nope' }] }, data, limits)), 'params.members[1].kind');
+    assert.equal(fieldOf(() => train('ensemble', { members: [{ kind: 'copod', params: { bogus: 1 } }] }, data, limits)), 'params.members[0].params');
+    assert.equal(fieldOf(() => train('mahalanobis', {}, [[1, 2]], limits)), 'data');
   });
 });
