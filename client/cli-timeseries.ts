@@ -1,10 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { ChangePointResult, EntireDetectResult, LastDetectResult, TimeSeriesMode } from '../contracts/timeseries';
-import { type ParsedCsvSeries, issuesByLine, joinEntireResult, parseTimeSeriesCsv } from '../contracts/timeseries-csv';
+import { type ParsedCsvSeries, joinEntireResult, parseTimeSeriesCsv, withCsvLines } from '../contracts/timeseries-csv';
 import { InvalidInputError } from '../contracts/transaction';
 import type { CommandContext } from './cli-models';
 import { parseStrictInteger, parseStrictNumber } from './cli-parse';
-import { classifyFailure } from './failures';
 
 /**
  * `argus timeseries detect FILE.csv`: Azure Anomaly Detector's three calls on a `"date";"value"` (or
@@ -93,12 +92,11 @@ export function joinedJson(mode: TimeSeriesMode, parsed: ParsedCsvSeries, result
 /** Names a bad cell by the file's line, not the series index the worker saw. */
 async function byFileLine<T>(work: Promise<T>, parsed: ParsedCsvSeries, file: string): Promise<T> {
   try {
-    return await work;
+    return await withCsvLines(work, parsed);
   } catch (err) {
-    const failure = classifyFailure(err);
-    if (failure.kind !== 'invalid_input') throw err;
+    if (!(err instanceof InvalidInputError)) throw err;
     throw new InvalidInputError(
-      issuesByLine(failure.issues, parsed).map((i) => {
+      err.issues.map((i) => {
         if (/^line \d+/.test(i.field)) return { ...i, field: `${file} ${i.field}` };
         return TIMESERIES_OPTION_FOR_FIELD[i.field] ? { ...i, field: TIMESERIES_OPTION_FOR_FIELD[i.field] } : i;
       }),

@@ -1,5 +1,5 @@
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
-import { type CsvDetectRow, type EntireDetectResult, type TimeSeriesPoint, parseIsoTimestamp } from './timeseries';
+import { type CsvDetectRow, type EntireDetectResult, type TimeSeriesPoint, TimeSeriesTooLargeError, parseIsoTimestamp } from './timeseries';
 import { InvalidInputError } from './transaction';
 
 /**
@@ -141,6 +141,19 @@ export function issuesByLine(issues: { field: string; message: string }[], parse
     const line = point ? lineOf(point[1]) : undefined;
     return { field: point && line !== undefined ? `line ${line}, ${columnOf(point[2])}` : field, message: renamed(message) };
   });
+}
+
+/**
+ * Awaits an SDK call made on a CSV's series; bad input it reports by series index comes back named by the
+ * CSV's line (the SDK already turns the worker's failure into InvalidInputError). Too-large stays as is.
+ */
+export async function withCsvLines<T>(work: Promise<T>, parsed: ParsedCsvSeries): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof InvalidInputError && !(err instanceof TimeSeriesTooLargeError)) throw new InvalidInputError(issuesByLine(err.issues, parsed));
+    throw err;
+  }
 }
 
 /** Each CSV row with its entire-series result, as csv/detect answers and `argus timeseries detect --json` prints. */

@@ -7,7 +7,7 @@ import type { Logger } from '../../infra/logger';
 import type { ArgusClient } from '../argus-client';
 import { type ArgusFailure, classifyFailure, withDeadline } from '../failures';
 import { type ModelApi, modelRoutes } from './model-routes';
-import { hasTimeSeriesApi, timeSeriesRoutes } from './timeseries-routes';
+import { type TimeSeriesApi, timeSeriesRoutes } from './timeseries-routes';
 import {
   type ErrorResponse,
   errorResponseJsonSchema,
@@ -32,6 +32,8 @@ export interface GatewayOptions {
   scoreTimeoutMs?: number;
   /** When set, the model lifecycle routes (/api/models/...) are served too; see model-routes.ts. */
   models?: { api: ModelApi; maxBodyBytes: number; timeoutMs?: number };
+  /** When set, Azure Anomaly Detector's time-series calls are served too; see timeseries-routes.ts. */
+  timeSeries?: { api: TimeSeriesApi; maxPoints: number; timeoutMs?: number };
 }
 
 class HttpError extends Error {
@@ -248,8 +250,10 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
       const { api: models, maxBodyBytes, timeoutMs } = options.models;
       api.register(modelRoutes, { models, maxBodyBytes, timeoutMs, secured: Boolean(apiKey) });
     }
-    // An SDK client brings Azure Anomaly Detector's time-series calls along (see timeseries-routes.ts).
-    if (hasTimeSeriesApi(argus)) api.register(timeSeriesRoutes, { timeSeries: argus, secured: Boolean(apiKey) });
+    if (options.timeSeries) {
+      const { api: timeSeries, maxPoints, timeoutMs } = options.timeSeries;
+      api.register(timeSeriesRoutes, { timeSeries, maxPoints, timeoutMs, secured: Boolean(apiKey) });
+    }
   });
 
   return app;

@@ -5,6 +5,7 @@ import { ArgusClient } from '../argus-client';
 import { classifyFailure } from '../failures';
 import { buildGateway, type GatewayOptions } from './app';
 import type { ModelApi } from './model-routes';
+import type { TimeSeriesApi } from './timeseries-routes';
 
 export interface RunningGateway {
   /** Base URL, e.g. http://127.0.0.1:8080 (the real port when config asked for port 0). */
@@ -22,10 +23,16 @@ function urlFor(host: string, port: number): string {
 /** Starts the gateway on config.http; the local stack launcher runs it in-process with its own client. */
 export async function startGateway(
   config: ArgusConfig,
-  argus: GatewayOptions['argus'] & ModelApi,
+  argus: GatewayOptions['argus'] & ModelApi & TimeSeriesApi,
   logger: Logger = createLogger('gateway', config.logLevel),
 ): Promise<RunningGateway> {
-  const app = buildGateway({ argus, apiKey: config.http.apiKey, logger, models: { api: argus, maxBodyBytes: config.models.maxBodyBytes } });
+  const app = buildGateway({
+    argus,
+    apiKey: config.http.apiKey,
+    logger,
+    models: { api: argus, maxBodyBytes: config.models.maxBodyBytes },
+    timeSeries: { api: argus, maxPoints: config.timeSeries.maxPoints },
+  });
   await app.listen({ host: config.http.host, port: config.http.port });
   const { port } = app.server.address() as AddressInfo;
   const url = urlFor(config.http.host, port);

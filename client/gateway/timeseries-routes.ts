@@ -1,10 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { z } from 'zod';
-import { type TimeSeriesMode, DEFAULT_MAX_SERIES_POINTS, TimeSeriesTooLargeError, timeSeriesJsonSchemas } from '../../contracts/timeseries';
-import { issuesByLine, joinEntireResult, parseTimeSeriesCsv } from '../../contracts/timeseries-csv';
+import { type TimeSeriesMode, TimeSeriesTooLargeError, timeSeriesJsonSchemas } from '../../contracts/timeseries';
+import { joinEntireResult, parseTimeSeriesCsv, withCsvLines } from '../../contracts/timeseries-csv';
 import { InvalidInputError } from '../../contracts/transaction';
 import type { ArgusClient } from '../argus-client';
-import { classifyFailure, withDeadline } from '../failures';
+import { withDeadline } from '../failures';
 import { errorResponseJsonSchema, API_KEY_SECURITY } from './schemas';
 
 /**
@@ -14,12 +14,12 @@ import { errorResponseJsonSchema, API_KEY_SECURITY } from './schemas';
  * Registered by the gateway inside its authenticated scope; errors keep the gateway's JSON shape.
  */
 
-export type TimeSeriesApi = Pick<ArgusClient, 'detectEntireSeries' | 'detectLastPoint' | 'detectChangePoints'> & Partial<Pick<ArgusClient, 'maxSeriesPoints'>>;
+export type TimeSeriesApi = Pick<ArgusClient, 'detectEntireSeries' | 'detectLastPoint' | 'detectChangePoints'>;
 
 export interface TimeSeriesRoutesOptions {
   timeSeries: TimeSeriesApi;
-  /** Longest series accepted; the body limit is derived from it. Default: the SDK's ARGUS_TIMESERIES_MAX_POINTS. */
-  maxPoints?: number;
+  /** Longest series accepted (ARGUS_TIMESERIES_MAX_POINTS); the body limit is derived from it. */
+  maxPoints: number;
   timeoutMs?: number;
   /** Adds the gateway's security schemes to each operation in the OpenAPI document. */
   secured?: boolean;
@@ -31,11 +31,6 @@ export const AZURE_ANOMALY_DETECTOR_PREFIX = '/anomalydetector/v1.1/timeseries';
 export const DEFAULT_TIMESERIES_TIMEOUT_MS = 60_000;
 /** A generous size per point (`{"timestamp":"2023-01-01T00:00:00.000Z","value":-1234.56789012345},` is 68 bytes). */
 const BYTES_PER_POINT = 128;
-
-export function hasTimeSeriesApi(argus: object): argus is TimeSeriesApi {
-  const candidate = argus as Partial<TimeSeriesApi>;
-  return typeof candidate.detectEntireSeries === 'function' && typeof candidate.detectLastPoint === 'function' && typeof candidate.detectChangePoints === 'function';
-}
 
 const OPENAPI = { target: 'openapi-3.0' } as const;
 const CSV_TYPES = ['text/csv', 'application/csv', 'text/plain'];
@@ -77,21 +72,9 @@ function csvOptions(request: FastifyRequest): Record<string, unknown> {
   return options;
 }
 
-/** The SDK's invalid-input failure with `series[i]` fields renamed to the CSV's lines; anything else unchanged. */
-async function byCsvLine<T>(work: Promise<T>, parsed: ReturnType<typeof parseTimeSeriesCsv>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof TimeSeriesTooLargeError) throw err;
-    const failure = classifyFailure(err);
-    if (failure.kind === 'invalid_input') throw new InvalidInputError(issuesByLine(failure.issues, parsed));
-    throw err;
-  }
-}
-
 export async function timeSeriesRoutes(api: FastifyInstance, options: TimeSeriesRoutesOptions): Promise<void> {
   const { timeSeries, timeoutMs = DEFAULT_TIMESERIES_TIMEOUT_MS } = options;
-  const maxPoints = options.maxPoints ?? timeSeries.maxSeriesPoints ?? DEFAULT_MAX_SERIES_POINTS;
+  const { maxPoints } = options;
   const bodyLimit = maxPoints * BYTES_PER_POINT + 64 * 1024;
   const wait = <T>(work: Promise<T>) => withDeadline(work, timeoutMs);
 
@@ -168,7 +151,7 @@ export async function timeSeriesRoutes(api: FastifyInstance, options: TimeSeries
       }
       const query = csvOptions(request);
       const parsed = parseTimeSeriesCsv(request.body);
-      const result = await byCsvLine(wait(timeSeries.detectEntireSeries({ ...query, series: parsed.points })), parsed);
+      const result = await withCsvLines(wait(timeSeries.detectEntireSeries({ ...query, series: parsed.points })), parsed);
       reply.header('x-argus-period', String(result.period));
       return joinEntireResult(parsed, result);
     },

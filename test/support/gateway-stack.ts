@@ -15,7 +15,12 @@ export interface GatewayTestStack {
 export async function startGatewayTestStack(apiKey: string): Promise<GatewayTestStack> {
   const stack = await startArgusTestStack({ inProcessClient: true });
   try {
-    const app = buildGateway({ argus: stack.client, apiKey, logger: createLogger('gateway', 'silent') });
+    const app = buildGateway({
+      argus: stack.client,
+      apiKey,
+      logger: createLogger('gateway', 'silent'),
+      timeSeries: { api: stack.client, maxPoints: stack.config.timeSeries.maxPoints },
+    });
     await app.ready();
     return { stack, app };
   } catch (err) {
