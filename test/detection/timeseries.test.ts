@@ -253,6 +253,7 @@ describe('time series: decomposition internals', () => {
       const m = others.length >> 1;
       const expected = others.length % 2 ? others[m] : (others[m - 1] + others[m]) / 2;
       assert.ok(Math.abs(d.seasonal[i] - expected) < 1e-9, `index ${i}: ${d.seasonal[i]} vs ${expected}`);
+      assert.ok(Math.abs(d.residual[i] - (y[i] - d.trend[i] - d.seasonal[i])) < 1e-9);
     }
   });
 });
