@@ -222,4 +222,3 @@ export function createModelActivities(deps: ModelActivityDeps) {
   };
 }
 
-export type ModelActivities = ReturnType<typeof createModelActivities>;

@@ -155,4 +155,3 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
   };
 }
 
-export type TransactionActivities = ReturnType<typeof createTransactionActivities>;

@@ -36,7 +36,6 @@ export const statsParamsSchema = z
     minStdDev: z.number().nonnegative().finite().default(0),
   })
   .strict();
-export type StatsParams = z.output<typeof statsParamsSchema>;
 
 export const MODEL_KIND_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
 
@@ -229,12 +228,6 @@ export interface DeleteModelResponse {
   runId: string;
   deleted: boolean;
   resultsDeleted: number;
-}
-
-/** The Isolation Forest service's /prediction answer. */
-export interface PredictionResponse {
-  is_anomaly: boolean;
-  anomaly_score?: number;
 }
 
 /** Raised by the SDK when (tenant, runId) names no model; the gateway answers 404. */

@@ -103,7 +103,7 @@ export const changePointDetectRequestSchema = z
 
 export type TimeSeriesPoint = z.infer<typeof pointSchema>;
 export type EntireDetectRequest = z.infer<typeof entireDetectRequestSchema>;
-export type LastDetectRequest = EntireDetectRequest;
+
 export type ChangePointDetectRequest = z.infer<typeof changePointDetectRequestSchema>;
 export type TimeSeriesRequest = EntireDetectRequest | ChangePointDetectRequest;
 

@@ -17,6 +17,3 @@ export class MailerError extends Error {
   }
 }
 
-export function isMailerError(error: unknown): error is MailerError {
-  return error instanceof MailerError;
-}

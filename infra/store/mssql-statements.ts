@@ -262,25 +262,5 @@ COMMIT TRANSACTION;
 
 SELECT ${DELIVERY_COLUMNS} FROM @delivery;`;
 
-/** Every statement above by name, for the grammar check. */
-export const MSSQL_STATEMENTS: Readonly<Record<string, string>> = {
-  CREATE_SCHEMA_MIGRATIONS,
-  LOCK_MIGRATIONS,
-  GET_APPLIED_MIGRATION,
-  RECORD_MIGRATION,
-  GET_BASELINE,
-  SET_BASELINE,
-  GET_THRESHOLD_OVERRIDE,
-  UPSERT_THRESHOLD_OVERRIDE,
-  DELETE_THRESHOLD_OVERRIDE,
-  RECORD_TRANSACTION,
-  GET_TRANSACTION,
-  SET_ALERT_STATUS,
-  LIST_TRANSACTIONS_BY_ALERT_STATUS,
-  GET_ALERT_DELIVERY,
-  CLAIM_ALERT_DELIVERY,
-  RECORD_ALERT_DELIVERY,
-};
-
 // The model store's statements, exported from here too so the grammar check parses them.
 export * from './mssql-model-statements';

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sql from 'mssql';
 import { loadConfig } from '../../infra/config';
-import { MssqlModelStore, SqliteModelStore } from '../../infra/store/model-store';
+import { MssqlModelStore } from '../../infra/store/mssql-model-store';
+import { SqliteModelStore } from '../../infra/store/sqlite-model-store';
 import { describeModelStoreContract, MODEL_CONTRACT_TENANT_PREFIX } from './model-store-contract';
 
 describeModelStoreContract('SQLite (temp file)', async () => {
