@@ -103,7 +103,6 @@ export const changePointDetectRequestSchema = z
 
 export type TimeSeriesPoint = z.infer<typeof pointSchema>;
 export type EntireDetectRequest = z.infer<typeof entireDetectRequestSchema>;
-
 export type ChangePointDetectRequest = z.infer<typeof changePointDetectRequestSchema>;
 export type TimeSeriesRequest = EntireDetectRequest | ChangePointDetectRequest;
 
