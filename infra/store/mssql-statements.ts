@@ -8,6 +8,8 @@
  * "check, then insert or update" atomic against concurrent callers.
  */
 
+import { DELIVERY_COLUMNS, TRANSACTION_COLUMNS } from './rows';
+
 export const CREATE_SCHEMA_MIGRATIONS = `
 IF OBJECT_ID(N'dbo.schema_migrations', N'U') IS NULL
   CREATE TABLE dbo.schema_migrations (
@@ -84,9 +86,6 @@ DELETE FROM dbo.anomaly_thresholds
 WHERE (user_id = @user_id OR (user_id IS NULL AND @user_id IS NULL))
   AND (category_id = @category_id OR (category_id IS NULL AND @category_id IS NULL));`;
 
-const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
-  detector, batch_id, alert_status, created_at`;
-
 /**
  * Stores the transaction unless its id is already there and, only when it was inserted, folds the
  * amount into the baseline with a Welford step computed in the UPDATE (every SET expression reads
@@ -156,9 +155,6 @@ SELECT TOP (@limit) ${TRANSACTION_COLUMNS}
 FROM dbo.anomaly_transactions
 WHERE alert_status = @status
 ORDER BY id;`;
-
-const DELIVERY_COLUMNS = `transaction_id, status, attempts, last_error, provider_message_id, updated_at,
-  claimed_by, claimed_until`;
 
 export const GET_ALERT_DELIVERY = `
 SELECT ${DELIVERY_COLUMNS}

@@ -15,6 +15,13 @@ function isoOrNull(value: Timestamp | null): string | null {
   return value === null ? null : iso(value);
 }
 
+/** The columns a TransactionRow is read from, in both dialects. */
+export const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
+  detector, batch_id, alert_status, created_at`;
+
+/** The columns a DeliveryRow is read from, in both dialects. */
+export const DELIVERY_COLUMNS = `transaction_id, status, attempts, last_error, provider_message_id, updated_at, claimed_by, claimed_until`;
+
 export interface TransactionRow {
   transaction_id: string;
   user_id: number | string;

@@ -12,7 +12,7 @@ import type {
 } from '../../activities/ports';
 import type { Logger } from '../logger';
 import { PermanentStoreError } from '../sql/errors';
-import { type DeliveryRow, toDelivery, toStoredTransaction, type TransactionRow } from './rows';
+import { DELIVERY_COLUMNS, type DeliveryRow, TRANSACTION_COLUMNS, toDelivery, toStoredTransaction, type TransactionRow } from './rows';
 import { NOW, preparedOnFirstUse, SqliteDatabase, type SqliteDatabaseOptions } from './sqlite-database';
 import {
   checkAlertClaim,
@@ -34,11 +34,6 @@ export interface SqliteStoreOptions extends SqliteDatabaseOptions {
   /** Where migrations live; tests point it elsewhere. */
   migrationsRoot?: string;
 }
-
-const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
-  detector, batch_id, alert_status, created_at`;
-
-const DELIVERY_COLUMNS = `transaction_id, status, attempts, last_error, provider_message_id, updated_at, claimed_by, claimed_until`;
 
 /** The statements a store runs, prepared once on first use (after migrations created the tables). */
 const STATEMENTS = {
