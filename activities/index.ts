@@ -1,8 +1,9 @@
+import { createBatchActivities, type BatchActivityDeps } from './batch-activities';
 import { createModelActivities, type ModelActivityDeps } from './model-activities';
 import { createTimeSeriesActivities, type TimeSeriesActivityDeps } from './timeseries-activities';
 import { createTransactionActivities, type TransactionActivityDeps } from './transaction-activities';
 
-export type ActivityDeps = TransactionActivityDeps & ModelActivityDeps & TimeSeriesActivityDeps;
+export type ActivityDeps = TransactionActivityDeps & ModelActivityDeps & TimeSeriesActivityDeps & BatchActivityDeps;
 
 /** Every activity Argus registers, built from the dependencies a worker (or a test) injects. */
 export function createActivities(deps: ActivityDeps) {
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTransactionActivities(deps),
     ...createModelActivities(deps),
     ...createTimeSeriesActivities(deps),
+    ...createBatchActivities(deps),
   };
 }
 

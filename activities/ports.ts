@@ -219,3 +219,183 @@ export interface ModelStore {
   deleteModel(tenant: string, runId: string): Promise<{ deleted: boolean; resultsDeleted: number }>;
   close(): Promise<void>;
 }
+
+// ── CSV batches ──
+
+export type BatchFileKind = 'transactions' | 'timeseries';
+export type BatchMode = 'score' | 'fit' | 'fit-then-score';
+export type BatchStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** What a batch has done so far; the batch row keeps the running sum of its chunks'. */
+export interface BatchCounts {
+  /** Data rows read (valid, rejected and duplicate). */
+  rowsRead: number;
+  /** Rows accepted: stored (score), folded into a baseline (fit) or stored as series points. */
+  rowsOk: number;
+  /** Rows that got a score (z-score, or a series verdict); the rest of rowsOk were fitted or unscored. */
+  rowsScored: number;
+  rowsRejected: number;
+  /** Rows whose transaction id was already stored by another batch or a single submission: left as they were. */
+  rowsDuplicate: number;
+  anomalies: number;
+}
+
+export interface NewBatch {
+  batchId: string;
+  fileKind: BatchFileKind;
+  mode: BatchMode;
+  /** Where the file is read from: `file:<absolute path>` or `blob:<name>`. */
+  source: string;
+  fileName: string;
+  contentSha256: string;
+  bytesTotal: number;
+  /** The batch's options as the workflow received them, for `argus batch status`. */
+  options: unknown;
+}
+
+export interface BatchRecord extends NewBatch, BatchCounts {
+  status: BatchStatus;
+  /** Why the batch failed or was cancelled; null otherwise. */
+  error: string | null;
+  bytesDone: number;
+  chunksDone: number;
+  result: unknown | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface BatchReject {
+  /** 1-based line of the file, as an editor shows it. */
+  line: number;
+  field: string;
+  reason: string;
+  /** The line as read, cut to a few hundred characters. */
+  raw: string | null;
+}
+
+/** One committed chunk: where it started and ended in the file, and what it did. */
+export interface ChunkLedgerEntry extends BatchCounts {
+  chunkNo: number;
+  startOffset: number;
+  endOffset: number;
+  /** Last line of the file the chunk read; the next chunk starts on the line after it. */
+  endLine: number;
+}
+
+export interface ChunkOutcome {
+  ledger: ChunkLedgerEntry;
+  /** true when the chunk was already committed by an earlier attempt: nothing was written this time. */
+  replayed: boolean;
+}
+
+/** The (user, category) state a transaction chunk is computed from, read inside the chunk's database transaction. */
+export interface TransactionChunkSnapshot {
+  /** The stored baseline (null: none), and whether this batch already changed it in an earlier chunk. */
+  baseline(userId: number, categoryId: number): { baseline: Baseline | null; touchedByBatch: boolean };
+  /** The z threshold override for the pair (most specific first); null: none. */
+  thresholdOverride(userId: number, categoryId: number): number | null;
+  /** The batch id that stored the transaction (null: a single submission); undefined when it is not stored. */
+  storedBy(transactionId: string): string | null | undefined;
+}
+
+export interface TransactionChunkWrites {
+  transactions: ScoredTransaction[];
+  /** Final baselines of the pairs the chunk changed. */
+  baselines: { userId: number; categoryId: number; baseline: Baseline }[];
+  rejects: BatchReject[];
+  counts: BatchCounts;
+}
+
+/** The keys a transaction chunk reads: every snapshot lookup is one of these. */
+export interface TransactionChunkKeys {
+  pairs: { userId: number; categoryId: number }[];
+  transactionIds: string[];
+}
+
+export interface SeriesPointWrite {
+  /** ISO-8601 UTC. */
+  timestamp: string;
+  value: number;
+  expected: number;
+  upperMargin: number;
+  lowerMargin: number;
+  isAnomaly: boolean;
+  isPositiveAnomaly: boolean;
+  isNegativeAnomaly: boolean;
+  severity: number;
+  period: number;
+  line: number;
+}
+
+export interface StoredSeriesPoint extends SeriesPointWrite {
+  seriesId: string;
+  batchId: string;
+}
+
+export interface ChunkPosition {
+  batchId: string;
+  chunkNo: number;
+  startOffset: number;
+  endOffset: number;
+  endLine: number;
+}
+
+export interface BatchSummary {
+  perDay: { day: string | null; rows: number; anomalies: number; amount: number }[];
+  perCategory: { categoryId: number; rows: number; anomalies: number; meanAmount: number }[];
+  firstAnomalies: StoredTransaction[];
+}
+
+export interface BatchStore {
+  migrate(): Promise<void>;
+  /** Creates the batch row as 'running' unless one exists; returns the stored row either way. */
+  openBatch(batch: NewBatch): Promise<BatchRecord>;
+  getBatch(batchId: string): Promise<BatchRecord | null>;
+  /** Newest first. */
+  listBatches(options: { limit: number; status?: BatchStatus }): Promise<BatchRecord[]>;
+  /**
+   * Applies one chunk of transaction rows in one database transaction: reads the state of `keys`,
+   * calls `plan` (pure, synchronous) with it, writes its transactions, baselines (keeping each pair's
+   * pre-batch value the first time the batch changes it), rejects, the ledger entry and the batch's
+   * counters. A chunk already in the ledger is not applied again: its entry is returned as replayed.
+   */
+  applyTransactionChunk(
+    position: ChunkPosition,
+    keys: TransactionChunkKeys,
+    plan: (snapshot: TransactionChunkSnapshot) => TransactionChunkWrites,
+  ): Promise<ChunkOutcome>;
+  /** Series points and rejects of one chunk, with its ledger entry, in one transaction; replayed like a transaction chunk. */
+  applySeriesChunk(
+    position: ChunkPosition,
+    seriesId: string,
+    points: SeriesPointWrite[],
+    rejects: BatchReject[],
+    counts: BatchCounts,
+  ): Promise<ChunkOutcome>;
+  /** The last `limit` points this batch stored for the series, oldest first: the next window's overlap. */
+  seriesTail(seriesId: string, batchId: string, limit: number): Promise<{ timestamp: string; value: number }[]>;
+  listSeriesPoints(seriesId: string, page: { after?: string; limit: number }): Promise<StoredSeriesPoint[]>;
+  /** Rejected rows in line order after `afterLine`. */
+  listRejects(batchId: string, page: { afterLine: number; limit: number }): Promise<BatchReject[]>;
+  /** Anomalies of the batch with alert status `status`, in file order after the stored row `afterSeq`. */
+  listBatchAnomalies(batchId: string, page: { afterSeq: number; limit: number; status: AlertStatus }): Promise<(StoredTransaction & { seq: number })[]>;
+  summarize(batchId: string, firstAnomalies: number): Promise<BatchSummary>;
+  /** Sets the batch's final status and result. */
+  finishBatch(batchId: string, outcome: { status: BatchStatus; error?: string | null; result?: unknown }): Promise<BatchRecord>;
+  /**
+   * Undoes what the batch wrote, in one transaction: its transactions and series points are deleted,
+   * every baseline it changed is put back as it was before the batch, its ledger is cleared (so a new
+   * run starts afresh); its rejects stay, and the batch row keeps `status` and `reason`.
+   */
+  compensateBatch(batchId: string, status: 'failed' | 'cancelled', reason: string): Promise<{ rowsRemoved: number; baselinesRestored: number }>;
+  close(): Promise<void>;
+}
+
+/** Reads staged batch files (a local path or a blob) a range at a time. */
+export interface BatchFiles {
+  /** Size in bytes; null when the file is gone. */
+  size(source: { kind: 'file'; path: string } | { kind: 'blob'; name: string }): Promise<number | null>;
+  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
+  read(source: { kind: 'file'; path: string } | { kind: 'blob'; name: string }, offset: number, length: number): Promise<Buffer>;
+}

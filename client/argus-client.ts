@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   Client,
   Connection,
@@ -52,10 +54,52 @@ import {
 } from '../contracts/timeseries';
 import type { detectTimeSeries } from '../workflows/timeseries';
 import { applicationFailureOf, invalidInputFrom } from './failures';
+import {
+  type BatchOptionsInput,
+  type BatchProgress,
+  type BatchRecord,
+  type BatchReject,
+  type BatchResult,
+  type BatchSource,
+  type BatchStatus,
+  type IngestBatchInput,
+  BatchFailedError,
+  batchIdFor,
+  parseBatchOptions,
+} from '../contracts/batch';
+import { FAILURE } from '../contracts/failures';
+import { AzureBatchBlobs, type BatchBlobs } from '../infra/blob/batch-blobs';
+import type * as batchWorkflows from '../workflows/batch';
 
 export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow, ThresholdOverride };
 export type { DeleteModelResponse, DetectResponse, ModelInfo, ModelKey, ResultsPage };
 export type { ChangePointResult, EntireDetectResult, LastDetectResult };
+export type { BatchOptionsInput, BatchProgress, BatchRecord, BatchReject, BatchResult, BatchStatus };
+export { BatchFailedError };
+
+/**
+ * How `ingestFile` hands a file to the workers: `file` passes its path (the embedded default, where the
+ * workers run on this machine), `blob` uploads it to the storage account (any deployment); `auto` picks
+ * `file` when Temporal is on loopback and SQL is the embedded SQLite, `blob` otherwise.
+ */
+export type StagingMode = 'auto' | 'file' | 'blob';
+
+export interface IngestOptions extends BatchOptionsInput {
+  staging?: StagingMode;
+  /** Another batch id than the one derived from the content and options (to ingest the same file again on purpose). */
+  batchId?: string;
+}
+
+/** The sha256 and size of a local file, streamed. */
+export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = crypto.createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
 
 /**
  * Fit, update and delete of one model share this workflow id, so two writes of a model never run at
@@ -129,6 +173,8 @@ export class ArgusClient {
     readonly maxModelPayloadBytes: number,
     /** Longest series detected inline (ARGUS_TIMESERIES_MAX_POINTS). */
     readonly maxSeriesPoints: number,
+    /** CSV batches: their task queue, the blob container files are staged in, and whether a local path will do. */
+    readonly batch: { taskQueue: string; blobs: BatchBlobs; localWorkers: boolean },
   ) {}
 
   /**
@@ -148,6 +194,11 @@ export class ArgusClient {
       connection instanceof NativeConnection,
       config.models.maxBodyBytes,
       config.timeSeries.maxPoints,
+      {
+        taskQueue: config.temporal.batchTaskQueue,
+        blobs: AzureBatchBlobs.fromConfig(config),
+        localWorkers: config.sql.kind === 'sqlite' && /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(config.temporal.address),
+      },
     );
   }
 
@@ -370,6 +421,121 @@ export class ArgusClient {
   /** Azure's `/timeseries/changepoint/detect`: where the level shifts, with a confidence for each. */
   async detectChangePoints(request: unknown): Promise<ChangePointResult> {
     return unpackChangePointResult(await this.detectSeries('changepoint', request));
+  }
+
+  // ── CSV batches ──
+
+  /**
+   * Stages a local CSV file (its path, or an upload to the blob container) and starts its batch.
+   * Resolves once the batch has started; follow it with batchProgress and waitForBatch.
+   */
+  async ingestFile(file: string, options: IngestOptions = {}): Promise<{ batchId: string }> {
+    const { staging = 'auto', batchId: givenId, ...batchOptions } = options;
+    parseBatchOptions(batchOptions);
+    const absolute = path.resolve(file);
+    const useFile = staging === 'file' || (staging === 'auto' && this.batch.localWorkers);
+    let source: BatchSource;
+    let digest: { sha256: string; bytes: number };
+    if (useFile) {
+      digest = await hashFile(absolute);
+      source = { kind: 'file', path: absolute };
+    } else {
+      const name = `uploads/${crypto.randomUUID()}/${path.basename(absolute)}`;
+      digest = await this.batch.blobs.upload(name, fs.createReadStream(absolute, { highWaterMark: 1 << 20 }));
+      source = { kind: 'blob', name };
+    }
+    return this.startBatch({
+      batchId: givenId ?? batchIdFor(digest.sha256, batchOptions),
+      source,
+      fileName: path.basename(absolute),
+      contentSha256: digest.sha256,
+      bytes: digest.bytes,
+      options: batchOptions,
+    });
+  }
+
+  /** Uploads a CSV body (an HTTP request's stream) to the blob container and starts its batch. */
+  async ingestStream(body: NodeJS.ReadableStream, fileName: string, options: BatchOptionsInput, limits: { maxBytes?: number } = {}): Promise<{ batchId: string }> {
+    parseBatchOptions(options);
+    const name = `uploads/${crypto.randomUUID()}/${fileName.replace(/[^A-Za-z0-9._-]/g, '_') || 'upload.csv'}`;
+    const digest = await this.batch.blobs.upload(name, body, { maxBytes: limits.maxBytes });
+    return this.startBatch({ batchId: batchIdFor(digest.sha256, options), source: { kind: 'blob', name }, fileName, contentSha256: digest.sha256, bytes: digest.bytes, options });
+  }
+
+  /**
+   * Starts the batch workflow (its id is the batch id), or finds the one already started: the same file
+   * with the same options is one batch, however often it is sent; a failed one may be sent again.
+   */
+  async startBatch(input: IngestBatchInput): Promise<{ batchId: string }> {
+    try {
+      await this.temporal.workflow.start<typeof batchWorkflows.ingestBatch>('ingestBatch', {
+        taskQueue: this.batch.taskQueue,
+        workflowId: input.batchId,
+        args: [input],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        memo: { fileName: input.fileName, bytes: input.bytes, mode: input.options.mode ?? 'score' },
+      });
+      return { batchId: input.batchId };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { batchId: input.batchId };
+      throw err;
+    }
+  }
+
+  /** The running batch's progress (rows, anomalies, rejects, chunks, rows/s); null once it has ended or when unknown. */
+  async batchProgress(batchId: string): Promise<BatchProgress | null> {
+    const handle = this.temporal.workflow.getHandle(batchId);
+    try {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return null;
+      return await handle.query<BatchProgress>('progress');
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** The batch's result once it ends; BatchFailedError (with the reason) when it failed or was cancelled. */
+  async waitForBatch(batchId: string): Promise<BatchResult> {
+    try {
+      return await this.temporal.workflow.getHandle<typeof batchWorkflows.ingestBatch>(batchId).result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const failed = applicationFailureOf(err, FAILURE.batchFailed);
+        if (failed) throw new BatchFailedError(batchId, failed.message, applicationFailureOf(err, FAILURE.invalidInput) !== undefined);
+        if (err.cause?.name === 'CancelledFailure' || /cancel/i.test(err.cause?.message ?? '')) throw new BatchFailedError(batchId, 'the batch was cancelled');
+      }
+      throw err;
+    }
+  }
+
+  /** Asks the batch to stop; it removes the rows it wrote and restores the baselines it changed. */
+  async cancelBatch(batchId: string): Promise<void> {
+    await this.temporal.workflow.getHandle(batchId).cancel();
+  }
+
+  private async readBatches<R>(workflowType: string, args: unknown[]): Promise<R> {
+    return this.temporal.workflow.execute(workflowType, {
+      taskQueue: this.taskQueue,
+      workflowId: `batch-read/${crypto.randomUUID()}`,
+      args,
+      requestEagerStart: this.eagerStart,
+    });
+  }
+
+  /** The batch's row in SQL: status, counters, reason, result; null when there is no such batch. */
+  async batchInfo(batchId: string): Promise<BatchRecord | null> {
+    return this.readBatches('batchInfo', [batchId]);
+  }
+
+  async listBatches(options: { limit?: number; status?: BatchStatus } = {}): Promise<BatchRecord[]> {
+    return this.readBatches('listBatches', [options]);
+  }
+
+  /** Rejected rows in line order; pass the last line back as `afterLine` for the next page. */
+  async batchRejects(batchId: string, page: { afterLine?: number; limit?: number } = {}): Promise<BatchReject[]> {
+    return this.readBatches('batchRejects', [{ batchId, ...page }]);
   }
 
   async close(): Promise<void> {

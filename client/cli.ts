@@ -9,6 +9,7 @@ import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { ArgusClient, type BaselineRow, type ThresholdOverride } from './argus-client';
 import { type CommandContext, registerModelCommands } from './cli-models';
 import { registerTimeSeriesCommands } from './cli-timeseries';
+import { registerBatchCommands } from './cli-batches';
 import {
   EXIT_INVALID_INPUT,
   EXIT_OK,
@@ -45,12 +46,15 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** stderr is a terminal: long commands draw a progress bar there. */
+  terminal?: boolean;
 }
 
 const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  terminal: process.stderr.isTTY === true,
 };
 
 class UsageError extends Error {
@@ -217,6 +221,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   const commandContext: CommandContext = { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText };
   registerModelCommands(program, commandContext);
   registerTimeSeriesCommands(program, commandContext);
+  registerBatchCommands(program, { ...commandContext, stderr: io.stderr, terminal: io.terminal === true });
 
   try {
     await program.parseAsync(argv);

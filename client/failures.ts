@@ -1,6 +1,7 @@
 import { ApplicationFailure, TimeoutFailure, WorkflowFailedError, isGrpcServiceError } from '@temporalio/client';
 import { z } from 'zod';
 import { InvalidInputError } from '../contracts/transaction';
+import { BatchFailedError } from '../contracts/batch';
 
 /**
  * What went wrong with a call through the SDK, sorted into the few cases a caller acts on differently.
@@ -82,6 +83,7 @@ export function classifyFailure(err: unknown): ArgusFailure {
   const chain = [...causeChain(err)];
 
   for (const link of chain) {
+    if (link instanceof BatchFailedError) return link.badInput ? { kind: 'invalid_input', message: link.message, issues: [] } : { kind: 'workflow_failed', message: link.message };
     if (link instanceof InvalidInputError) return { kind: 'invalid_input', message: link.message, issues: link.issues };
     if (link instanceof ApplicationFailure && link.type === 'InvalidInput') {
       return { kind: 'invalid_input', message: link.message, issues: invalidInputFrom(link).issues };

@@ -7,14 +7,18 @@ import { canConnect, freePort, waitForPort } from './net';
 const START_TIMEOUT_MS = 15_000;
 
 /**
- * Azurite's queue service as a child process. Tests stop and start it on the same port and data
- * directory to simulate a queue outage, so the port and location are fixed at construction.
+ * Azurite's queue and blob services as two child processes sharing one workspace (the alert queue
+ * and the staged CSV batches live in the same storage account, as in Azure). Tests stop and start it
+ * on the same ports and data directory to simulate a storage outage, so once chosen the ports and the
+ * location stay fixed for the life of the object.
  */
 
 export interface AzuriteOptions {
-  /** 0 picks a free loopback port once, so parallel test runs do not collide. */
+  /** The queue port. 0 picks a free loopback port once, so parallel test runs do not collide. */
   port: number;
-  /** Azurite's workspace (its LokiJS metadata lives here); created if missing. */
+  /** The blob port. 0 or omitted picks a free loopback port once, like `port`. */
+  blobPort?: number;
+  /** Azurite's workspace (its LokiJS metadata and blob extents live here); created if missing. */
   location: string;
   host?: string;
 }
@@ -25,76 +29,55 @@ export class AzuriteStartError extends Error {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function azuriteQueueBinary(): string {
+type ServiceKind = 'queue' | 'blob';
+
+function azuriteBinary(kind: ServiceKind): string {
+  const name = `azurite-${kind}`;
   // Resolved from the installed package rather than the cwd so the launcher works from any directory.
   const packageJson = require.resolve('azurite/package.json');
-  const bin = path.join(path.dirname(packageJson), '..', '.bin', 'azurite-queue');
+  const bin = path.join(path.dirname(packageJson), '..', '.bin', name);
   if (fs.existsSync(bin)) return bin;
-  return path.resolve('node_modules/.bin/azurite-queue');
+  return path.resolve('node_modules/.bin', name);
 }
 
-export class AzuriteQueueService {
-  readonly host: string;
-  readonly location: string;
-  private port: number;
+/** One Azurite service process: spawned, awaited on its port, stopped. Knows nothing about ports chosen. */
+class AzuriteProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<void> | null = null;
   private stderr = '';
 
-  constructor(options: AzuriteOptions) {
-    this.host = options.host ?? '127.0.0.1';
-    this.location = path.resolve(options.location);
-    this.port = options.port;
+  constructor(
+    readonly kind: ServiceKind,
+    private readonly host: string,
+    private readonly location: string,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== null;
   }
 
-  get queuePort(): number {
-    if (this.port === 0) throw new Error('Azurite has not been started yet: the port is not chosen');
-    return this.port;
-  }
-
-  get connectionString(): string {
-    return azuriteConnectionString(this.queuePort, this.host);
-  }
-
-  async start(): Promise<void> {
-    if (this.child) return;
-    if (this.port !== 0) return this.startOnce();
-    // A port found free can be taken by someone else before Azurite binds it: try a fresh one once more.
-    for (let attempt = 1; ; attempt++) {
-      this.port = await freePort();
-      try {
-        return await this.startOnce();
-      } catch (error) {
-        if (attempt >= 2 || !(error instanceof AzuriteStartError)) {
-          this.port = 0;
-          throw error;
-        }
-      }
-    }
-  }
-
-  private async startOnce(): Promise<void> {
-    if (await canConnect(this.host, this.port)) {
-      throw new AzuriteStartError(`port ${this.host}:${this.port} is already in use; is another Azurite running?`);
+  async start(port: number): Promise<void> {
+    if (await canConnect(this.host, port)) {
+      throw new AzuriteStartError(`Azurite ${this.kind} service: port ${this.host}:${port} is already in use; is another Azurite running?`);
     }
     fs.mkdirSync(this.location, { recursive: true });
 
     const args = [
-      // SDK 12.30 speaks API version 2026-04-06, newer than Azurite 3.35 knows; without this every call is a 400.
+      // The storage SDKs speak API versions newer than Azurite 3.35 knows; without this every call is a 400.
       '--skipApiVersionCheck',
       '--loose',
       '--silent',
       '--disableTelemetry',
-      '--queueHost',
+      `--${this.kind}Host`,
       this.host,
-      '--queuePort',
-      String(this.port),
+      `--${this.kind}Port`,
+      String(port),
       '--location',
       this.location,
     ];
 
     this.stderr = '';
-    const child = spawn(azuriteQueueBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(azuriteBinary(this.kind), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout?.resume();
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -116,15 +99,15 @@ export class AzuriteQueueService {
     });
 
     try {
-      await waitForPort(this.host, this.port, START_TIMEOUT_MS, () => exitCode === undefined);
+      await waitForPort(this.host, port, START_TIMEOUT_MS, () => exitCode === undefined);
     } catch (err) {
-      await this.stop();
+      await this.stop(port);
       const why = exitCode === undefined ? (err as Error).message : `it exited during start-up (code ${exitCode})`;
-      throw new AzuriteStartError(`Azurite queue service on ${this.host}:${this.port}: ${why}; stderr:\n${this.stderr.trim() || '(empty)'}`);
+      throw new AzuriteStartError(`Azurite ${this.kind} service on ${this.host}:${port}: ${why}; stderr:\n${this.stderr.trim() || '(empty)'}`);
     }
   }
 
-  async stop(timeoutMs = 10_000): Promise<void> {
+  async stop(port: number, timeoutMs = 10_000): Promise<void> {
     const child = this.child;
     const exited = this.exited;
     if (!child || !exited) return;
@@ -137,7 +120,78 @@ export class AzuriteQueueService {
     this.child = null;
     // The port is released asynchronously after exit; wait so an immediate start() can bind it again.
     const portDeadline = Date.now() + 5_000;
-    while (Date.now() < portDeadline && (await canConnect(this.host, this.port))) await delay(50);
+    while (Date.now() < portDeadline && (await canConnect(this.host, port))) await delay(50);
+  }
+}
+
+/** Named for its first job; it runs the blob service too, so existing callers get both unchanged. */
+export class AzuriteQueueService {
+  readonly host: string;
+  readonly location: string;
+  private port: number;
+  private blob: number;
+  private readonly queueProcess: AzuriteProcess;
+  private readonly blobProcess: AzuriteProcess;
+
+  constructor(options: AzuriteOptions) {
+    this.host = options.host ?? '127.0.0.1';
+    this.location = path.resolve(options.location);
+    this.port = options.port;
+    this.blob = options.blobPort ?? 0;
+    this.queueProcess = new AzuriteProcess('queue', this.host, this.location);
+    this.blobProcess = new AzuriteProcess('blob', this.host, this.location);
+  }
+
+  get queuePort(): number {
+    if (this.port === 0) throw new Error('Azurite has not been started yet: the queue port is not chosen');
+    return this.port;
+  }
+
+  get blobPort(): number {
+    if (this.blob === 0) throw new Error('Azurite has not been started yet: the blob port is not chosen');
+    return this.blob;
+  }
+
+  get connectionString(): string {
+    return azuriteConnectionString(this.queuePort, this.host, this.blobPort);
+  }
+
+  async start(): Promise<void> {
+    if (this.queueProcess.running && this.blobProcess.running) return;
+    const pickQueue = this.port === 0;
+    const pickBlob = this.blob === 0;
+    if (!pickQueue && !pickBlob) return this.startBoth();
+    // A port found free can be taken by someone else before Azurite binds it: try fresh ones once more.
+    for (let attempt = 1; ; attempt++) {
+      if (pickQueue) this.port = await freePort();
+      if (pickBlob) {
+        // freePort releases the port before answering, so two calls can return the same one.
+        do this.blob = await freePort();
+        while (this.blob === this.port);
+      }
+      try {
+        return await this.startBoth();
+      } catch (error) {
+        if (pickQueue) this.port = 0;
+        if (pickBlob) this.blob = 0;
+        if (attempt >= 2 || !(error instanceof AzuriteStartError)) throw error;
+      }
+    }
+  }
+
+  /** Both or neither: a half-started storage account would fail later and less clearly. */
+  private async startBoth(): Promise<void> {
+    try {
+      if (!this.queueProcess.running) await this.queueProcess.start(this.port);
+      if (!this.blobProcess.running) await this.blobProcess.start(this.blob);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  async stop(timeoutMs = 10_000): Promise<void> {
+    await Promise.all([this.queueProcess.stop(this.port, timeoutMs), this.blobProcess.stop(this.blob, timeoutMs)]);
   }
 }
 

@@ -9,8 +9,10 @@ import { z } from 'zod';
 const AZURITE_ACCOUNT = 'devstoreaccount1';
 const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-export function azuriteConnectionString(queuePort: number, host = '127.0.0.1'): string {
-  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};QueueEndpoint=http://${host}:${queuePort}/${AZURITE_ACCOUNT};`;
+/** Azurite's well-known account; the blob endpoint is included when its blob service runs too. */
+export function azuriteConnectionString(queuePort: number, host = '127.0.0.1', blobPort?: number): string {
+  const blob = blobPort === undefined ? '' : `BlobEndpoint=http://${host}:${blobPort}/${AZURITE_ACCOUNT};`;
+  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};QueueEndpoint=http://${host}:${queuePort}/${AZURITE_ACCOUNT};${blob}`;
 }
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -39,6 +41,7 @@ const envSchema = z.object({
   // Azure Storage Queue (Azurite locally)
   AZURE_STORAGE_CONNECTION_STRING: optionalString,
   ARGUS_AZURITE_QUEUE_PORT: port.default(10001),
+  ARGUS_AZURITE_BLOB_PORT: port.default(10000),
   ARGUS_ALERT_QUEUE: z
     .string()
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'Azure queue names are 3-63 lowercase letters, digits and single hyphens')
@@ -66,6 +69,16 @@ const envSchema = z.object({
   ARGUS_MODEL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_500_000),
   ARGUS_MODEL_MAX_TRAINING_ROWS: z.coerce.number().int().min(0).default(20_000),
 
+  // CSV batches: their own task queue and worker, so a large file never delays a single transaction
+  ARGUS_BATCH_TASK_QUEUE: z.string().default('argus-batch'),
+  ARGUS_BATCH_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'Azure container names are 3-63 lowercase letters, digits and single hyphens')
+    .default('argus-batches'),
+  // Bytes of the file one chunk reads (one idempotent, transactional step): about 35,000 transaction rows per MiB
+  ARGUS_BATCH_CHUNK_BYTES: z.coerce.number().int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
+  ARGUS_BATCH_MAX_REJECTS: z.coerce.number().int().min(0).default(1000),
+
   // Time series detected inline travel packed as one Temporal payload; longer ones belong to CSV batches
   ARGUS_TIMESERIES_MAX_POINTS: z.coerce.number().int().min(12).default(100_000),
 });
@@ -82,12 +95,15 @@ export interface ArgusConfig {
     apiKey?: string;
     tls?: { certPath: string; keyPath: string };
     uiPort: number;
+    /** CSV batches run here, on their own worker (workers/batch-worker.ts). */
+    batchTaskQueue: string;
   };
   sql: { kind: 'mssql'; connectionString: string } | { kind: 'sqlite'; path: string };
   queue: {
     connectionString: string;
     usesAzurite: boolean;
     azuritePort: number;
+    azuriteBlobPort: number;
     alertQueue: string;
     poisonQueue: string;
     maxDeliveries: number;
@@ -105,6 +121,8 @@ export interface ArgusConfig {
   /** maxTrainingRows: raw rows a detector model keeps so update can refit (beyond it update is refused). */
   models: { maxBodyBytes: number; maxTrainingRows: number };
   timeSeries: { maxPoints: number };
+  /** container: where uploaded CSV files are staged in the storage account (the claim check). */
+  batch: { chunkBytes: number; maxRejects: number; container: string };
 }
 
 export class ConfigError extends Error {
@@ -135,14 +153,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
           ? { certPath: e.TEMPORAL_TLS_CERT_PATH, keyPath: e.TEMPORAL_TLS_KEY_PATH }
           : undefined,
       uiPort: e.TEMPORAL_UI_PORT,
+      batchTaskQueue: e.ARGUS_BATCH_TASK_QUEUE,
     },
     sql: e.SQL_CONNECTION_STRING
       ? { kind: 'mssql', connectionString: e.SQL_CONNECTION_STRING }
       : { kind: 'sqlite', path: path.resolve(e.ARGUS_SQLITE_PATH ?? path.join(home, 'argus.db')) },
     queue: {
-      connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? azuriteConnectionString(e.ARGUS_AZURITE_QUEUE_PORT),
+      connectionString: e.AZURE_STORAGE_CONNECTION_STRING ?? azuriteConnectionString(e.ARGUS_AZURITE_QUEUE_PORT, '127.0.0.1', e.ARGUS_AZURITE_BLOB_PORT),
       usesAzurite: !e.AZURE_STORAGE_CONNECTION_STRING,
       azuritePort: e.ARGUS_AZURITE_QUEUE_PORT,
+      azuriteBlobPort: e.ARGUS_AZURITE_BLOB_PORT,
       alertQueue: e.ARGUS_ALERT_QUEUE,
       poisonQueue: `${e.ARGUS_ALERT_QUEUE}-poison`,
       maxDeliveries: e.ARGUS_MAX_DELIVERIES,
@@ -158,5 +178,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
     http: { host: e.ARGUS_HTTP_HOST, port: e.ARGUS_HTTP_PORT, apiKey: e.ARGUS_API_KEY },
     models: { maxBodyBytes: e.ARGUS_MODEL_MAX_BODY_BYTES, maxTrainingRows: e.ARGUS_MODEL_MAX_TRAINING_ROWS },
     timeSeries: { maxPoints: e.ARGUS_TIMESERIES_MAX_POINTS },
+    batch: { chunkBytes: e.ARGUS_BATCH_CHUNK_BYTES, maxRejects: e.ARGUS_BATCH_MAX_REJECTS, container: e.ARGUS_BATCH_CONTAINER },
   };
 }

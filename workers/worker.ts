@@ -1,13 +1,15 @@
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { type AnomalyStore, type Clock, type ModelStore, systemClock } from '../activities/ports';
+import { type AnomalyStore, type BatchStore, type Clock, type ModelStore, systemClock } from '../activities/ports';
 import { ArgusClient } from '../client/argus-client';
 import { ensureSchedules } from '../client/schedules';
 import { type ArgusConfig, loadConfig } from '../infra/config';
 import { createLogger } from '../infra/logger';
 import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
 import { isTransientSqlError } from '../infra/sql/errors';
-import { createStores } from '../infra/store';
+import { StagedBatchFiles } from '../infra/batch/batch-files';
+import { AzureBatchBlobs } from '../infra/blob/batch-blobs';
+import { closeStores, createStores } from '../infra/store';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { type WorkflowBundle, createArgusWorker } from './create-worker';
 
@@ -18,6 +20,7 @@ export interface RunningWorker {
   /** The worker's store, for an in-process dispatcher (one SQLite handle or pool per process); closed with the worker. */
   store: AnomalyStore;
   models: ModelStore;
+  batches: BatchStore;
   /** Settles when the worker has stopped. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -44,21 +47,30 @@ export interface WorkerOverrides {
   connection?: NativeConnection;
 }
 
+/**
+ * Which task queue a worker serves. Every worker registers every activity; the queue decides which
+ * workflows it runs: `main` single transactions, models and reads (latency first), `batch` CSV batches
+ * (CPU- and I/O-heavy, throughput first), so a large file never delays a single transaction.
+ */
+export type WorkerRole = 'main' | 'batch';
+
+export function taskQueueFor(config: ArgusConfig, role: WorkerRole): string {
+  return role === 'batch' ? config.temporal.batchTaskQueue : config.temporal.taskQueue;
+}
+
 /** Starts the Temporal worker with real adapters chosen by the config (SQLite or Azure SQL, Azurite or Azure). */
-export async function startWorker(config: ArgusConfig, overrides: WorkerOverrides = {}): Promise<RunningWorker> {
+export async function startWorker(config: ArgusConfig, overrides: WorkerOverrides = {}, role: WorkerRole = 'main'): Promise<RunningWorker> {
   installRuntimeLogger();
-  const { store, models } = await createStores(config.sql);
-  const closeStores = async () => {
-    await store.close();
-    await models.close();
-  };
+  const stores = await createStores(config.sql);
+  const { store, models, batches } = stores;
+  const closeAll = () => closeStores(stores);
   const ownsConnection = overrides.connection === undefined;
   let connection: NativeConnection;
   let worker: Worker;
   try {
     connection = overrides.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config.temporal)));
   } catch (err) {
-    await closeStores();
+    await closeAll();
     throw err;
   }
   const closeConnection = async () => {
@@ -68,7 +80,7 @@ export async function startWorker(config: ArgusConfig, overrides: WorkerOverride
     worker = await createArgusWorker({
       connection,
       namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
+      taskQueue: taskQueueFor(config, role),
       workflowBundle: overrides.workflowBundle,
       activities: createActivities({
         store: overrides.wrapStore ? overrides.wrapStore(store) : store,
@@ -79,22 +91,26 @@ export async function startWorker(config: ArgusConfig, overrides: WorkerOverride
         models,
         modelLimits: config.models,
         timeSeriesLimits: config.timeSeries,
+        batches,
+        files: new StagedBatchFiles(AzureBatchBlobs.fromConfig(config)),
+        batchDefaults: { chunkBytes: config.batch.chunkBytes, maxRejects: config.batch.maxRejects, windowPoints: config.timeSeries.maxPoints },
       }),
     });
   } catch (err) {
     await closeConnection();
-    await closeStores();
+    await closeAll();
     throw err;
   }
   const done = worker.run().finally(async () => {
     await closeConnection();
-    await closeStores();
+    await closeAll();
   });
   return {
     worker,
     connection,
     store,
     models,
+    batches,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -32,6 +32,14 @@ export function push(b: Baseline, x: number): Baseline {
   return { count, mean, m2: b.m2 + delta * (x - mean) };
 }
 
+/** `push` on a mutable summary: the batch path folds millions of values without allocating one object each. */
+export function pushInPlace(b: { count: number; mean: number; m2: number }, x: number): void {
+  b.count++;
+  const delta = x - b.mean;
+  b.mean += delta / b.count;
+  b.m2 += delta * (x - b.mean);
+}
+
 /** Folds every value of `values` into `b`; errors name the index of a non-finite value. */
 export function pushAll(b: Baseline, values: ArrayLike<number>): Baseline {
   let { count, mean, m2 } = b;
@@ -90,4 +98,35 @@ export function fromMeanStd(mean: number, std: number, count: number): Baseline 
   if (std < 0) throw new DetectorInputError(`std must be non-negative, got ${std}`);
   if (!Number.isInteger(count) || count < 0) throw new DetectorInputError(`count must be a non-negative integer, got ${count}`);
   return { count, mean: count === 0 ? 0 : mean, m2: count < 2 ? 0 : std * std * (count - 1) };
+}
+
+/** A baseline as the SQL stores keep it, mutable so a batch folds a million rows without allocating. */
+export interface StoredBaselineState {
+  sampleCount: number;
+  mean: number;
+  m2: number;
+  stdDev: number;
+}
+
+/**
+ * One Welford step computed exactly as the stores' single-transaction fold computes it in SQL (the same
+ * operations in the same order), so a batch and the same rows submitted one by one give bit-identical
+ * baselines:  n' = n + 1;  mean' = mean + (x - mean) / n';  m2' = m2 + (x - mean)² · n / n';  std' = √(m2' / n).
+ * The first value of a key starts the baseline (n = 1, mean = x, m2 = 0, std = 0).
+ */
+export function foldAsStored(state: StoredBaselineState, x: number): void {
+  const n = state.sampleCount;
+  if (n === 0) {
+    state.sampleCount = 1;
+    state.mean = x;
+    state.m2 = 0;
+    state.stdDev = 0;
+    return;
+  }
+  const delta = x - state.mean;
+  const m2 = state.m2 + (delta * delta * n) / (n + 1);
+  state.mean = state.mean + delta / (n + 1);
+  state.m2 = m2;
+  state.stdDev = Math.sqrt(m2 / n);
+  state.sampleCount = n + 1;
 }

@@ -73,9 +73,14 @@ async function main(): Promise<void> {
     }
 
     if (config.queue.usesAzurite) {
-      const azurite = await startAzurite({ port: config.queue.azuritePort, location: path.join(config.home, 'azurite') });
+      const azurite = await startAzurite({
+        port: config.queue.azuritePort,
+        blobPort: config.queue.azuriteBlobPort,
+        location: path.join(config.home, 'azurite'),
+      });
       stops.push(['azurite', () => azurite.stop()]);
       lines.push(['Azure queue (Azurite)', `http://127.0.0.1:${azurite.queuePort}/devstoreaccount1/${config.queue.alertQueue}`]);
+      lines.push(['Azure blob (Azurite)', `http://127.0.0.1:${azurite.blobPort}/devstoreaccount1/${config.batch.container}`]);
     } else {
       lines.push(['Azure queue', config.queue.alertQueue]);
     }

@@ -1,10 +1,12 @@
-import type { AnomalyStore, ModelStore } from '../../activities/ports';
+import type { AnomalyStore, BatchStore, ModelStore } from '../../activities/ports';
 import type { ArgusConfig } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { migrateOrClose } from './migrated';
 import { MssqlModelStore } from './mssql-model-store';
 import { MssqlPool } from './mssql-pool';
 import { MssqlAnomalyStore } from './mssql-store';
+import { MssqlBatchStore } from './mssql-batch-store';
+import { SqliteBatchStore } from './sqlite-batch-store';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteModelStore } from './sqlite-model-store';
 import { SqliteAnomalyStore } from './sqlite-store';
@@ -25,26 +27,37 @@ export async function createStore(config: ArgusConfig['sql'], logger: Logger = c
   return store;
 }
 
+export interface Stores {
+  store: AnomalyStore;
+  models: ModelStore;
+  batches: BatchStore;
+}
+
 /**
- * The anomaly store and the model store over one database handle (one ConnectionPool for Azure SQL,
- * one file handle for SQLite), migrated once. Each store's close() releases the handle; the second
+ * The anomaly, model and batch stores over one database handle (one ConnectionPool for Azure SQL,
+ * one file handle for SQLite), migrated once. Each store's close() releases the handle; the last
  * one closes it.
  */
-export async function createStores(
-  config: ArgusConfig['sql'],
-  logger: Logger = createLogger('store'),
-): Promise<{ store: AnomalyStore; models: ModelStore }> {
-  let store: AnomalyStore;
-  let models: ModelStore;
+export async function createStores(config: ArgusConfig['sql'], logger: Logger = createLogger('store')): Promise<Stores> {
+  let stores: Stores;
   if (config.kind === 'mssql') {
     const pool = new MssqlPool(config.connectionString, { logger });
-    store = new MssqlAnomalyStore(pool, { logger });
-    models = new MssqlModelStore(pool, { logger });
+    stores = { store: new MssqlAnomalyStore(pool, { logger }), models: new MssqlModelStore(pool, { logger }), batches: new MssqlBatchStore(pool, { logger }) };
   } else {
     const database = new SqliteDatabase(config.path);
-    store = new SqliteAnomalyStore(database, { logger });
-    models = new SqliteModelStore(database, { logger });
+    stores = {
+      store: new SqliteAnomalyStore(database, { logger }),
+      models: new SqliteModelStore(database, { logger }),
+      batches: new SqliteBatchStore(database, { logger }),
+    };
   }
-  await migrateOrClose([store, models]);
-  return { store, models };
+  await migrateOrClose([stores.store, stores.models, stores.batches]);
+  return stores;
+}
+
+/** Closes every store of {@link createStores}; the last one releases the shared handle. */
+export async function closeStores(stores: Stores): Promise<void> {
+  await stores.store.close();
+  await stores.models.close();
+  await stores.batches.close();
 }

@@ -1,4 +1,16 @@
-import type { AlertDelivery, AlertStatus, ModelRecord, StoredModelResult, StoredTransaction } from '../../activities/ports';
+import type {
+  AlertDelivery,
+  AlertStatus,
+  BatchFileKind,
+  BatchMode,
+  BatchRecord,
+  BatchStatus,
+  ChunkLedgerEntry,
+  ModelRecord,
+  StoredModelResult,
+  StoredSeriesPoint,
+  StoredTransaction,
+} from '../../activities/ports';
 
 /**
  * Rows as either driver returns them, and their mapping to the ports' records. SQLite gives ISO-8601
@@ -136,5 +148,129 @@ export function toStoredResult(row: ResultRow): StoredModelResult {
     isAnomaly: Boolean(row.is_anomaly),
     modelVersion: row.model_version,
     createdAt: iso(row.created_at),
+  };
+}
+
+/** The columns a BatchRow is read from, in both dialects. */
+export const BATCH_COLUMNS = `batch_id, file_kind, mode, source, file_name, content_sha256, status, error, bytes_total, bytes_done,
+  chunks_done, rows_total, rows_ok, rows_scored, rows_rejected, rows_duplicate, anomalies, options, result,
+  created_at, updated_at, finished_at`;
+
+export interface BatchRow {
+  batch_id: string;
+  file_kind: BatchFileKind;
+  mode: BatchMode;
+  source: string;
+  file_name: string | null;
+  content_sha256: string | null;
+  status: BatchStatus;
+  error: string | null;
+  bytes_total: number | string;
+  bytes_done: number | string;
+  chunks_done: number;
+  rows_total: number | string;
+  rows_ok: number | string;
+  rows_scored: number | string;
+  rows_rejected: number | string;
+  rows_duplicate: number | string;
+  anomalies: number | string;
+  options: string;
+  result: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+export function toBatchRecord(row: BatchRow): BatchRecord {
+  return {
+    batchId: row.batch_id,
+    fileKind: row.file_kind,
+    mode: row.mode,
+    source: row.source,
+    fileName: row.file_name ?? '',
+    contentSha256: row.content_sha256 ?? '',
+    status: row.status,
+    error: row.error,
+    bytesTotal: Number(row.bytes_total),
+    bytesDone: Number(row.bytes_done),
+    chunksDone: row.chunks_done,
+    rowsRead: Number(row.rows_total),
+    rowsOk: Number(row.rows_ok),
+    rowsScored: Number(row.rows_scored),
+    rowsRejected: Number(row.rows_rejected),
+    rowsDuplicate: Number(row.rows_duplicate),
+    anomalies: Number(row.anomalies),
+    options: JSON.parse(row.options),
+    result: row.result === null ? null : JSON.parse(row.result),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    finishedAt: isoOrNull(row.finished_at),
+  };
+}
+
+export const CHUNK_COLUMNS = `chunk_no, start_offset, end_offset, end_line, rows_read, rows_ok, rows_scored, rows_rejected, rows_duplicate, anomalies`;
+
+export interface ChunkRow {
+  chunk_no: number;
+  start_offset: number | string;
+  end_offset: number | string;
+  end_line: number | string;
+  rows_read: number;
+  rows_ok: number;
+  rows_scored: number;
+  rows_rejected: number;
+  rows_duplicate: number;
+  anomalies: number;
+}
+
+export function toChunkLedgerEntry(row: ChunkRow): ChunkLedgerEntry {
+  return {
+    chunkNo: row.chunk_no,
+    startOffset: Number(row.start_offset),
+    endOffset: Number(row.end_offset),
+    endLine: Number(row.end_line),
+    rowsRead: row.rows_read,
+    rowsOk: row.rows_ok,
+    rowsScored: row.rows_scored,
+    rowsRejected: row.rows_rejected,
+    rowsDuplicate: row.rows_duplicate,
+    anomalies: row.anomalies,
+  };
+}
+
+export const SERIES_POINT_COLUMNS = `series_id, batch_id, ts, value, expected, upper_margin, lower_margin, is_anomaly, is_positive, is_negative,
+  severity, period, line`;
+
+export interface SeriesPointRow {
+  series_id: string;
+  batch_id: string;
+  ts: Timestamp;
+  value: number;
+  expected: number;
+  upper_margin: number;
+  lower_margin: number;
+  is_anomaly: number | boolean;
+  is_positive: number | boolean;
+  is_negative: number | boolean;
+  severity: number;
+  period: number;
+  line: number | string;
+}
+
+export function toStoredSeriesPoint(row: SeriesPointRow): StoredSeriesPoint {
+  return {
+    seriesId: row.series_id,
+    batchId: row.batch_id,
+    timestamp: iso(row.ts),
+    value: row.value,
+    expected: row.expected,
+    upperMargin: row.upper_margin,
+    lowerMargin: row.lower_margin,
+    isAnomaly: Boolean(row.is_anomaly),
+    isPositiveAnomaly: Boolean(row.is_positive),
+    isNegativeAnomaly: Boolean(row.is_negative),
+    severity: row.severity,
+    period: row.period,
+    line: Number(row.line),
   };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { AnomalyStore, Clock, ModelStore } from '../../activities/ports';
+import type { AnomalyStore, BatchStore, Clock, ModelStore } from '../../activities/ports';
 import { ArgusClient } from '../../client/argus-client';
 import { type AzuriteQueueService, startAzurite } from '../../infra/azurite';
 import { type ArgusConfig, loadConfig } from '../../infra/config';
@@ -28,6 +28,7 @@ export interface ArgusTestStack {
   config: ArgusConfig;
   store: AnomalyStore;
   models: ModelStore;
+  batches: BatchStore;
   faults: FaultyStore;
   queue: AzureAlertQueue;
   azurite: AzuriteQueueService;
@@ -45,6 +46,10 @@ export interface TestStackOptions {
   clock?: Clock;
   /** Share the worker's NativeConnection with the client, as the local stack's gateway does (eager start). */
   inProcessClient?: boolean;
+  /** Run no batch worker in this process (a test that runs it as a child process it can kill). */
+  noBatchWorker?: boolean;
+  /** More environment for the stack's config (e.g. ARGUS_BATCH_CHUNK_BYTES). */
+  env?: Record<string, string>;
 }
 
 export async function startArgusTestStack(options: TestStackOptions = {}): Promise<ArgusTestStack> {
@@ -64,6 +69,8 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     ARGUS_SENDGRID_BASE_URL: capture.url,
     ARGUS_TASK_QUEUE: taskQueue,
     TEMPORAL_ADDRESS: env.connection.options.address,
+    ARGUS_BATCH_TASK_QUEUE: `${taskQueue}-batch`,
+    ...options.env,
   });
   let faults: FaultyStore | undefined;
   sharedBundle ??= bundleArgusWorkflows();
@@ -73,7 +80,10 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     clock: options.clock,
     wrapStore: (real: AnomalyStore) => (faults = createFaultyStore(real)),
   });
-  const { store, models } = worker;
+  const { store, models, batches } = worker;
+  const batchWorker = options.noBatchWorker
+    ? null
+    : await startWorker(config, { connection: env.nativeConnection, workflowBundle: await sharedBundle, clock: options.clock }, 'batch');
   const queue = AzureAlertQueue.fromConfig(config);
   const client = await ArgusClient.connect({ config, connection: options.inProcessClient ? env.nativeConnection : env.connection, taskQueue });
   const mailer = new SendGridMailer({ apiKey: 'SG.test-key', baseUrl: capture.url });
@@ -94,6 +104,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     config,
     store,
     models,
+    batches,
     faults: faults!,
     queue,
     azurite,
@@ -102,6 +113,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     dir,
     sql: <T>(query: string, ...params: unknown[]) => readOnly.prepare(query).all(...params) as T[],
     async stop() {
+      await batchWorker?.stop();
       await worker.stop();
       readOnly.close();
       await capture.close();

@@ -5,8 +5,8 @@ import { AzuriteQueueService } from '../../infra/azurite';
 import { type CaptureServer, startCaptureServer } from '../../infra/mail/capture-server';
 
 /**
- * Real local services for tests: Azurite's queue service on a free port with its own data directory,
- * and the SendGrid capture server. Each call starts fresh ones, so suites do not share state.
+ * Real local services for tests: Azurite's queue and blob services on free ports with their own data
+ * directory (the connection string names both), and the SendGrid capture server. Each call starts fresh ones, so suites do not share state.
  */
 
 export interface TestAzurite {

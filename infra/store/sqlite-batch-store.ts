@@ -1,0 +1,372 @@
+import type Database from 'better-sqlite3';
+import type {
+  AlertStatus,
+  Baseline,
+  BatchCounts,
+  BatchRecord,
+  BatchReject,
+  BatchStatus,
+  BatchStore,
+  BatchSummary,
+  ChunkOutcome,
+  ChunkPosition,
+  NewBatch,
+  SeriesPointWrite,
+  StoredSeriesPoint,
+  StoredTransaction,
+  TransactionChunkKeys,
+  TransactionChunkSnapshot,
+  TransactionChunkWrites,
+} from '../../activities/ports';
+import { PermanentStoreError } from '../sql/errors';
+import {
+  BATCH_COLUMNS,
+  type BatchRow,
+  CHUNK_COLUMNS,
+  type ChunkRow,
+  SERIES_POINT_COLUMNS,
+  type SeriesPointRow,
+  TRANSACTION_COLUMNS,
+  toBatchRecord,
+  toChunkLedgerEntry,
+  toStoredSeriesPoint,
+  toStoredTransaction,
+  type TransactionRow,
+} from './rows';
+import { NOW, preparedOnFirstUse, SqliteDatabase } from './sqlite-database';
+import type { SqliteStoreOptions } from './sqlite-store';
+import { normalizeTimestamp } from './validate';
+
+const STATEMENTS = {
+  insertBatch: `INSERT INTO batches (batch_id, kind, file_kind, mode, source, file_name, content_sha256, status, bytes_total, options)
+    VALUES (@batchId, @fileKind, @fileKind, @mode, @source, @fileName, @contentSha256, 'running', @bytesTotal, @options)
+    ON CONFLICT (batch_id) DO NOTHING`,
+  // A failed or cancelled batch started again runs afresh under the same id.
+  restartBatch: `UPDATE batches SET status = 'running', error = NULL, result = NULL, finished_at = NULL, updated_at = ${NOW}
+    WHERE batch_id = ? AND status IN ('failed', 'cancelled')`,
+  getBatch: `SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = ?`,
+  listBatches: `SELECT ${BATCH_COLUMNS} FROM batches WHERE (@status IS NULL OR status = @status)
+    ORDER BY created_at DESC, batch_id DESC LIMIT @limit`,
+  getChunk: `SELECT ${CHUNK_COLUMNS} FROM batch_chunks WHERE batch_id = ? AND chunk_no = ?`,
+  insertChunk: `INSERT INTO batch_chunks (batch_id, chunk_no, start_offset, end_offset, end_line, rows_read, rows_ok, rows_scored,
+      rows_rejected, rows_duplicate, anomalies)
+    VALUES (@batchId, @chunkNo, @startOffset, @endOffset, @endLine, @rowsRead, @rowsOk, @rowsScored, @rowsRejected, @rowsDuplicate, @anomalies)`,
+  addChunkToBatch: `UPDATE batches SET
+      bytes_done = @endOffset, chunks_done = chunks_done + 1, rows_total = rows_total + @rowsRead, rows_ok = rows_ok + @rowsOk,
+      rows_scored = rows_scored + @rowsScored, rows_rejected = rows_rejected + @rowsRejected,
+      rows_duplicate = rows_duplicate + @rowsDuplicate, anomalies = anomalies + @anomalies, updated_at = ${NOW}
+    WHERE batch_id = @batchId`,
+  getBaseline: `SELECT mean, std_dev, sample_count, m2 FROM anomaly_stats WHERE user_id = ? AND category_id = ?`,
+  backupExists: `SELECT 1 FROM batch_baseline_backups WHERE batch_id = ? AND user_id = ? AND category_id = ?`,
+  getThresholdOverride: `SELECT z_threshold FROM anomaly_thresholds
+    WHERE (user_id = @userId AND category_id = @categoryId)
+       OR (user_id = @userId AND category_id IS NULL)
+       OR (user_id IS NULL AND category_id = @categoryId)
+    ORDER BY CASE WHEN user_id IS NOT NULL AND category_id IS NOT NULL THEN 0
+                  WHEN user_id IS NOT NULL THEN 1 ELSE 2 END
+    LIMIT 1`,
+  storedBy: `SELECT t.transaction_id, t.batch_id FROM json_each(?) j JOIN anomaly_transactions t ON t.transaction_id = j.value`,
+  backupBaseline: `INSERT INTO batch_baseline_backups (batch_id, user_id, category_id, existed, mean, std_dev, sample_count, m2)
+    SELECT @batchId, @userId, @categoryId, s.user_id IS NOT NULL, s.mean, s.std_dev, s.sample_count, s.m2
+    FROM (SELECT 1) LEFT JOIN anomaly_stats s ON s.user_id = @userId AND s.category_id = @categoryId
+    ON CONFLICT (batch_id, user_id, category_id) DO NOTHING`,
+  setBaseline: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
+    VALUES (@userId, @categoryId, @mean, @stdDev, @sampleCount, @m2)
+    ON CONFLICT (user_id, category_id) DO UPDATE SET
+      mean = excluded.mean, std_dev = excluded.std_dev, sample_count = excluded.sample_count, m2 = excluded.m2, updated_at = ${NOW}`,
+  insertTransaction: `INSERT INTO anomaly_transactions
+      (transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly, detector, batch_id, alert_status)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (transaction_id) DO NOTHING`,
+  insertReject: `INSERT INTO batch_rejects (batch_id, line, field, reason, raw) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (batch_id, line) DO NOTHING`,
+  upsertPoint: `INSERT INTO series_points (series_id, ts, value, expected, upper_margin, lower_margin, is_anomaly, is_positive,
+      is_negative, severity, period, batch_id, line)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (series_id, ts) DO UPDATE SET
+      value = excluded.value, expected = excluded.expected, upper_margin = excluded.upper_margin,
+      lower_margin = excluded.lower_margin, is_anomaly = excluded.is_anomaly, is_positive = excluded.is_positive,
+      is_negative = excluded.is_negative, severity = excluded.severity, period = excluded.period,
+      batch_id = excluded.batch_id, line = excluded.line`,
+  seriesTail: `SELECT ts, value FROM (
+      SELECT ts, value FROM series_points WHERE batch_id = ? AND series_id = ? ORDER BY ts DESC LIMIT ?
+    ) ORDER BY ts`,
+  listSeriesPoints: `SELECT ${SERIES_POINT_COLUMNS} FROM series_points WHERE series_id = ? AND ts > ? ORDER BY ts LIMIT ?`,
+  listRejects: `SELECT line, field, reason, raw FROM batch_rejects WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?`,
+  listBatchAnomalies: `SELECT id AS seq, ${TRANSACTION_COLUMNS} FROM anomaly_transactions
+    WHERE batch_id = ? AND is_anomaly = 1 AND id > ? AND alert_status = ? ORDER BY id LIMIT ?`,
+  firstAnomalies: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE batch_id = ? AND is_anomaly = 1 ORDER BY id LIMIT ?`,
+  perDay: `SELECT substr(occurred_at, 1, 10) AS day, COUNT(*) AS rows, SUM(is_anomaly) AS anomalies, SUM(amount) AS amount
+    FROM anomaly_transactions WHERE batch_id = ? GROUP BY day ORDER BY day`,
+  perCategory: `SELECT category_id, COUNT(*) AS rows, SUM(is_anomaly) AS anomalies, AVG(amount) AS mean_amount
+    FROM anomaly_transactions WHERE batch_id = ? GROUP BY category_id ORDER BY anomalies DESC, category_id`,
+  finishBatch: `UPDATE batches SET status = @status, error = @error, result = @result, finished_at = ${NOW}, updated_at = ${NOW}
+    WHERE batch_id = @batchId`,
+  restoreBaselines: `UPDATE anomaly_stats SET
+      mean = b.mean, std_dev = b.std_dev, sample_count = b.sample_count, m2 = b.m2, updated_at = ${NOW}
+    FROM batch_baseline_backups b
+    WHERE b.batch_id = @batchId AND b.existed = 1 AND anomaly_stats.user_id = b.user_id AND anomaly_stats.category_id = b.category_id`,
+  removeNewBaselines: `DELETE FROM anomaly_stats WHERE EXISTS (
+      SELECT 1 FROM batch_baseline_backups b
+      WHERE b.batch_id = @batchId AND b.existed = 0 AND b.user_id = anomaly_stats.user_id AND b.category_id = anomaly_stats.category_id)`,
+  deleteBackups: `DELETE FROM batch_baseline_backups WHERE batch_id = ?`,
+  deleteTransactions: `DELETE FROM anomaly_transactions WHERE batch_id = ?`,
+  deletePoints: `DELETE FROM series_points WHERE batch_id = ?`,
+  deleteChunks: `DELETE FROM batch_chunks WHERE batch_id = ?`,
+  resetCounters: `UPDATE batches SET status = @status, error = @error, finished_at = ${NOW}, updated_at = ${NOW},
+      bytes_done = 0, chunks_done = 0, rows_total = 0, rows_ok = 0, rows_scored = 0, rows_rejected = 0, rows_duplicate = 0, anomalies = 0
+    WHERE batch_id = @batchId`,
+} as const;
+
+const pairKey = (userId: number, categoryId: number) => `${userId}:${categoryId}`;
+
+/**
+ * CSV batches in the embedded SQLite file. Each chunk is one BEGIN IMMEDIATE transaction: the state
+ * it is computed from is read under the write lock, so a single transaction scored meanwhile by
+ * another process folds into the baseline before or after the chunk, never in between.
+ */
+export class SqliteBatchStore implements BatchStore {
+  private readonly database: SqliteDatabase;
+  private readonly db: Database.Database;
+  private readonly prepared: () => { [K in keyof typeof STATEMENTS]: Database.Statement };
+  private readonly release: () => void;
+  private readonly applyTransactions: (
+    position: ChunkPosition,
+    keys: TransactionChunkKeys,
+    plan: (snapshot: TransactionChunkSnapshot) => TransactionChunkWrites,
+  ) => ChunkOutcome;
+  private readonly applySeries: (
+    position: ChunkPosition,
+    seriesId: string,
+    points: SeriesPointWrite[],
+    rejects: BatchReject[],
+    counts: BatchCounts,
+  ) => ChunkOutcome;
+  private readonly compensate: (batchId: string, status: 'failed' | 'cancelled', reason: string) => { rowsRemoved: number; baselinesRestored: number };
+  private readonly open: (batch: NewBatch) => BatchRecord;
+
+  constructor(
+    file: string | SqliteDatabase,
+    private readonly options: SqliteStoreOptions = {},
+  ) {
+    this.database = typeof file === 'string' ? new SqliteDatabase(file, options) : file;
+    this.release = this.database.retain();
+    this.db = this.database.db;
+    this.prepared = preparedOnFirstUse(this.db, STATEMENTS);
+
+    this.open = this.database.immediate((batch: NewBatch): BatchRecord => {
+      const s = this.prepared();
+      s.insertBatch.run({ ...batch, options: JSON.stringify(batch.options ?? {}) });
+      s.restartBatch.run(batch.batchId);
+      return toBatchRecord(s.getBatch.get(batch.batchId) as BatchRow);
+    });
+
+    this.applyTransactions = this.database.immediate((position, keys, plan): ChunkOutcome => {
+      const s = this.prepared();
+      const done = this.ledgerEntry(position);
+      if (done) return done;
+      const writes = plan(this.snapshot(position.batchId, keys));
+      for (const { userId, categoryId, baseline } of writes.baselines) {
+        s.backupBaseline.run({ batchId: position.batchId, userId, categoryId });
+        s.setBaseline.run({ userId, categoryId, ...baseline });
+      }
+      const insert = s.insertTransaction;
+      for (const t of writes.transactions) {
+        insert.run(t.transactionId, t.userId, t.categoryId, t.amount, normalizeTimestamp(t.occurredAt), t.zScore, t.isAnomaly ? 1 : 0, t.detector, t.batchId, t.isAnomaly ? 'pending' : 'none');
+      }
+      this.insertRejects(position.batchId, writes.rejects);
+      return this.commitLedger(position, writes.counts);
+    });
+
+    this.applySeries = this.database.immediate((position, seriesId, points, rejects, counts): ChunkOutcome => {
+      const s = this.prepared();
+      const done = this.ledgerEntry(position);
+      if (done) return done;
+      for (const p of points) {
+        s.upsertPoint.run(
+          seriesId,
+          p.timestamp,
+          p.value,
+          p.expected,
+          p.upperMargin,
+          p.lowerMargin,
+          p.isAnomaly ? 1 : 0,
+          p.isPositiveAnomaly ? 1 : 0,
+          p.isNegativeAnomaly ? 1 : 0,
+          p.severity,
+          p.period,
+          position.batchId,
+          p.line,
+        );
+      }
+      this.insertRejects(position.batchId, rejects);
+      return this.commitLedger(position, counts);
+    });
+
+    this.compensate = this.database.immediate((batchId: string, status: 'failed' | 'cancelled', reason: string) => {
+      const s = this.prepared();
+      const restored = s.restoreBaselines.run({ batchId }).changes + s.removeNewBaselines.run({ batchId }).changes;
+      s.deleteBackups.run(batchId);
+      const removed = s.deleteTransactions.run(batchId).changes + s.deletePoints.run(batchId).changes;
+      s.deleteChunks.run(batchId);
+      s.resetCounters.run({ batchId, status, error: reason });
+      return { rowsRemoved: removed, baselinesRestored: restored };
+    });
+  }
+
+  private ledgerEntry(position: ChunkPosition): ChunkOutcome | null {
+    const row = this.prepared().getChunk.get(position.batchId, position.chunkNo) as ChunkRow | undefined;
+    return row ? { ledger: toChunkLedgerEntry(row), replayed: true } : null;
+  }
+
+  private commitLedger(position: ChunkPosition, counts: BatchCounts): ChunkOutcome {
+    const s = this.prepared();
+    const entry = { ...position, ...counts };
+    s.insertChunk.run(entry);
+    if (s.addChunkToBatch.run(entry).changes !== 1) {
+      throw new PermanentStoreError('applyChunk', new Error(`no batch ${position.batchId}: open it before applying chunks`));
+    }
+    const { batchId: _batchId, ...ledger } = entry;
+    return { ledger, replayed: false };
+  }
+
+  private insertRejects(batchId: string, rejects: BatchReject[]): void {
+    const insert = this.prepared().insertReject;
+    for (const r of rejects) insert.run(batchId, r.line, r.field, r.reason, r.raw);
+  }
+
+  /** Every lookup the plan may make, read up front under the chunk's write lock. */
+  private snapshot(batchId: string, keys: TransactionChunkKeys): TransactionChunkSnapshot {
+    const s = this.prepared();
+    const baselines = new Map<string, { baseline: Baseline | null; touchedByBatch: boolean }>();
+    const thresholds = new Map<string, number | null>();
+    for (const { userId, categoryId } of keys.pairs) {
+      const key = pairKey(userId, categoryId);
+      if (baselines.has(key)) continue;
+      const row = s.getBaseline.get(userId, categoryId) as { mean: number; std_dev: number; sample_count: number; m2: number } | undefined;
+      baselines.set(key, {
+        baseline: row ? { mean: row.mean, stdDev: row.std_dev, sampleCount: row.sample_count, m2: row.m2 } : null,
+        touchedByBatch: s.backupExists.get(batchId, userId, categoryId) !== undefined,
+      });
+      const override = s.getThresholdOverride.get({ userId, categoryId }) as { z_threshold: number } | undefined;
+      thresholds.set(key, override ? override.z_threshold : null);
+    }
+    const stored = new Map<string, string | null>();
+    if (keys.transactionIds.length > 0) {
+      for (const row of s.storedBy.all(JSON.stringify(keys.transactionIds)) as { transaction_id: string; batch_id: string | null }[]) {
+        stored.set(row.transaction_id, row.batch_id);
+      }
+    }
+    const unknownPair = (userId: number, categoryId: number): never => {
+      throw new Error(`the chunk's plan read (${userId}, ${categoryId}), which is not among its keys`);
+    };
+    return {
+      baseline: (userId, categoryId) => baselines.get(pairKey(userId, categoryId)) ?? unknownPair(userId, categoryId),
+      thresholdOverride: (userId, categoryId) => {
+        const key = pairKey(userId, categoryId);
+        return thresholds.has(key) ? thresholds.get(key)! : unknownPair(userId, categoryId);
+      },
+      storedBy: (transactionId) => stored.get(transactionId),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    this.database.migrate(this.options.migrationsRoot, this.options.logger);
+  }
+
+  async openBatch(batch: NewBatch): Promise<BatchRecord> {
+    return this.database.run('openBatch', () => this.open(batch));
+  }
+
+  async getBatch(batchId: string): Promise<BatchRecord | null> {
+    return this.database.run('getBatch', () => {
+      const row = this.prepared().getBatch.get(batchId) as BatchRow | undefined;
+      return row ? toBatchRecord(row) : null;
+    });
+  }
+
+  async listBatches(options: { limit: number; status?: BatchStatus }): Promise<BatchRecord[]> {
+    return this.database.run('listBatches', () =>
+      (this.prepared().listBatches.all({ status: options.status ?? null, limit: options.limit }) as BatchRow[]).map(toBatchRecord),
+    );
+  }
+
+  async applyTransactionChunk(
+    position: ChunkPosition,
+    keys: TransactionChunkKeys,
+    plan: (snapshot: TransactionChunkSnapshot) => TransactionChunkWrites,
+  ): Promise<ChunkOutcome> {
+    return this.database.run('applyTransactionChunk', () => this.applyTransactions(position, keys, plan));
+  }
+
+  async applySeriesChunk(
+    position: ChunkPosition,
+    seriesId: string,
+    points: SeriesPointWrite[],
+    rejects: BatchReject[],
+    counts: BatchCounts,
+  ): Promise<ChunkOutcome> {
+    return this.database.run('applySeriesChunk', () => this.applySeries(position, seriesId, points, rejects, counts));
+  }
+
+  async seriesTail(seriesId: string, batchId: string, limit: number): Promise<{ timestamp: string; value: number }[]> {
+    return this.database.run('seriesTail', () =>
+      (this.prepared().seriesTail.all(batchId, seriesId, limit) as { ts: string; value: number }[]).map((r) => ({ timestamp: r.ts, value: r.value })),
+    );
+  }
+
+  async listSeriesPoints(seriesId: string, page: { after?: string; limit: number }): Promise<StoredSeriesPoint[]> {
+    return this.database.run('listSeriesPoints', () =>
+      (this.prepared().listSeriesPoints.all(seriesId, page.after ?? '', page.limit) as SeriesPointRow[]).map(toStoredSeriesPoint),
+    );
+  }
+
+  async listRejects(batchId: string, page: { afterLine: number; limit: number }): Promise<BatchReject[]> {
+    return this.database.run('listRejects', () => this.prepared().listRejects.all(batchId, page.afterLine, page.limit) as BatchReject[]);
+  }
+
+  async listBatchAnomalies(
+    batchId: string,
+    page: { afterSeq: number; limit: number; status: AlertStatus },
+  ): Promise<(StoredTransaction & { seq: number })[]> {
+    return this.database.run('listBatchAnomalies', () =>
+      (this.prepared().listBatchAnomalies.all(batchId, page.afterSeq, page.status, page.limit) as (TransactionRow & { seq: number })[]).map((row) => ({
+        ...toStoredTransaction(row),
+        seq: row.seq,
+      })),
+    );
+  }
+
+  async summarize(batchId: string, firstAnomalies: number): Promise<BatchSummary> {
+    return this.database.run('summarize', () => {
+      const s = this.prepared();
+      const perDay = s.perDay.all(batchId) as { day: string | null; rows: number; anomalies: number; amount: number }[];
+      const perCategory = (s.perCategory.all(batchId) as { category_id: number; rows: number; anomalies: number; mean_amount: number }[]).map((r) => ({
+        categoryId: r.category_id,
+        rows: r.rows,
+        anomalies: r.anomalies,
+        meanAmount: r.mean_amount,
+      }));
+      const first = (s.firstAnomalies.all(batchId, firstAnomalies) as TransactionRow[]).map(toStoredTransaction);
+      return { perDay, perCategory, firstAnomalies: first };
+    });
+  }
+
+  async finishBatch(batchId: string, outcome: { status: BatchStatus; error?: string | null; result?: unknown }): Promise<BatchRecord> {
+    return this.database.run('finishBatch', () => {
+      const s = this.prepared();
+      s.finishBatch.run({ batchId, status: outcome.status, error: outcome.error ?? null, result: outcome.result === undefined ? null : JSON.stringify(outcome.result) });
+      const row = s.getBatch.get(batchId) as BatchRow | undefined;
+      if (!row) throw new PermanentStoreError('finishBatch', new Error(`no batch ${batchId}`));
+      return toBatchRecord(row);
+    });
+  }
+
+  async compensateBatch(batchId: string, status: 'failed' | 'cancelled', reason: string): Promise<{ rowsRemoved: number; baselinesRestored: number }> {
+    return this.database.run('compensateBatch', () => this.compensate(batchId, status, reason));
+  }
+
+  async close(): Promise<void> {
+    this.release();
+  }
+}

@@ -1,0 +1,38 @@
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE } from '../contracts/failures';
+
+/**
+ * Activity options by kind of step, in one place. Timeouts say how long one attempt of that kind may
+ * take; retries back off exponentially and stop on the failure types no retry can cure.
+ */
+export const STEP = {
+  /** Short reads of the store (batch status, lists): one local activity inside the workflow task. */
+  read: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies LocalActivityOptions,
+
+  /**
+   * One chunk of a CSV batch (about a MiB of file: parse, score, one database transaction). It heartbeats,
+   * so a chunk on a worker that died is retried on another within the heartbeat timeout, not after minutes.
+   */
+  batchChunk: {
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '20s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies ActivityOptions,
+
+  /** Opening, summarising and compensating a batch: one set-based statement or a few, over the whole batch. */
+  batchBookkeeping: {
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '60s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies ActivityOptions,
+
+  /** The alert queue: a bounded budget, then the transaction stays stored as 'failed' for a later retry. */
+  alertQueue: {
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '30s',
+    retry: { initialInterval: '250ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies ActivityOptions,
+};
