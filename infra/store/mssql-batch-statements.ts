@@ -37,13 +37,19 @@ WHERE NOT EXISTS (
   SELECT 1 FROM dbo.batches WITH (UPDLOCK, HOLDLOCK) WHERE batch_id = @batch_id
 );
 IF @@ROWCOUNT = 0
+BEGIN
   UPDATE dbo.batches
   SET status = N'running',
       error = NULL,
       result = NULL,
       finished_at = NULL,
+      rows_rejected = 0,
       updated_at = SYSUTCDATETIME()
   WHERE batch_id = @batch_id AND status IN (N'failed', N'cancelled');
+  -- A run afresh reports its own rejects, not the failed run's.
+  IF @@ROWCOUNT = 1
+    DELETE FROM dbo.batch_rejects WHERE batch_id = @batch_id;
+END;
 COMMIT TRANSACTION;
 SELECT ${BATCH_COLUMNS} FROM dbo.batches WHERE batch_id = @batch_id;`;
 
@@ -410,7 +416,6 @@ SET status = @status,
     rows_total = 0,
     rows_ok = 0,
     rows_scored = 0,
-    rows_rejected = 0,
     rows_duplicate = 0,
     anomalies = 0
 WHERE batch_id = @batch_id;

@@ -62,23 +62,20 @@ interface PairRow {
 
 const limitOf = (limit: number) => Math.max(0, Math.floor(limit));
 
-/** What SQL Server stores, checked before the JSON goes out: OPENJSON would cut an over-long id silently. */
+/** Why SQL Server could not store the row as given, or null. OPENJSON would cut an over-long id silently. */
+function invalidTransaction(t: ScoredTransaction): string | null {
+  if (typeof t.transactionId !== 'string' || t.transactionId.length < 1 || t.transactionId.length > 128) return 'transactionId must be 1 to 128 characters';
+  if (!Number.isFinite(t.amount)) return 'amount must be a finite number';
+  if (t.zScore !== null && !Number.isFinite(t.zScore)) return 'zScore must be a finite number or null';
+  if (typeof t.detector !== 'string' || t.detector.length < 1 || t.detector.length > 64) return 'detector must be 1 to 64 characters';
+  if (t.batchId !== null && (t.batchId.length < 1 || t.batchId.length > 128)) return 'batchId must be 1 to 128 characters or null';
+  if (t.occurredAt !== null && Number.isNaN(Date.parse(t.occurredAt))) return 'occurredAt must be an ISO-8601 timestamp or null';
+  return null;
+}
+
 function checkChunkTransactions(transactions: ScoredTransaction[]): void {
   for (const t of transactions) {
-    const bad =
-      typeof t.transactionId !== 'string' || t.transactionId.length < 1 || t.transactionId.length > 128
-        ? 'transactionId must be 1 to 128 characters'
-        : !Number.isFinite(t.amount)
-          ? 'amount must be a finite number'
-          : t.zScore !== null && !Number.isFinite(t.zScore)
-            ? 'zScore must be a finite number or null'
-            : t.detector.length < 1 || t.detector.length > 64
-              ? 'detector must be 1 to 64 characters'
-              : t.batchId !== null && (t.batchId.length < 1 || t.batchId.length > 128)
-                ? 'batchId must be 1 to 128 characters or null'
-                : t.occurredAt !== null && Number.isNaN(Date.parse(t.occurredAt))
-                  ? 'occurredAt must be an ISO-8601 timestamp or null'
-                  : null;
+    const bad = invalidTransaction(t);
     if (bad) throw new PermanentStoreError('applyTransactionChunk', new Error(`invalid transaction ${String(t.transactionId)}: ${bad}`));
   }
 }

@@ -42,8 +42,9 @@ const STATEMENTS = {
     VALUES (@batchId, @fileKind, @fileKind, @mode, @source, @fileName, @contentSha256, 'running', @bytesTotal, @options)
     ON CONFLICT (batch_id) DO NOTHING`,
   // A failed or cancelled batch started again runs afresh under the same id.
-  restartBatch: `UPDATE batches SET status = 'running', error = NULL, result = NULL, finished_at = NULL, updated_at = ${NOW}
+  restartBatch: `UPDATE batches SET status = 'running', error = NULL, result = NULL, finished_at = NULL, rows_rejected = 0, updated_at = ${NOW}
     WHERE batch_id = ? AND status IN ('failed', 'cancelled')`,
+  deleteRejects: `DELETE FROM batch_rejects WHERE batch_id = ?`,
   getBatch: `SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = ?`,
   listBatches: `SELECT ${BATCH_COLUMNS} FROM batches WHERE (@status IS NULL OR status = @status)
     ORDER BY created_at DESC, batch_id DESC LIMIT @limit`,
@@ -114,7 +115,7 @@ const STATEMENTS = {
   deletePoints: `DELETE FROM series_points WHERE batch_id = ?`,
   deleteChunks: `DELETE FROM batch_chunks WHERE batch_id = ?`,
   resetCounters: `UPDATE batches SET status = @status, error = @error, finished_at = ${NOW}, updated_at = ${NOW},
-      bytes_done = 0, chunks_done = 0, rows_total = 0, rows_ok = 0, rows_scored = 0, rows_rejected = 0, rows_duplicate = 0, anomalies = 0
+      bytes_done = 0, chunks_done = 0, rows_total = 0, rows_ok = 0, rows_scored = 0, rows_duplicate = 0, anomalies = 0
     WHERE batch_id = @batchId`,
 } as const;
 
@@ -157,7 +158,8 @@ export class SqliteBatchStore implements BatchStore {
     this.open = this.database.immediate((batch: NewBatch): BatchRecord => {
       const s = this.prepared();
       s.insertBatch.run({ ...batch, options: JSON.stringify(batch.options ?? {}) });
-      s.restartBatch.run(batch.batchId);
+      // A run afresh reports its own rejects, not the failed run's.
+      if (s.restartBatch.run(batch.batchId).changes === 1) s.deleteRejects.run(batch.batchId);
       return toBatchRecord(s.getBatch.get(batch.batchId) as BatchRow);
     });
 

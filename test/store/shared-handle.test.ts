@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { createLogger } from '../../infra/logger';
 import { PermanentStoreError, TransientStoreError } from '../../infra/sql/errors';
-import { createStores } from '../../infra/store';
+import { closeStores, createStores } from '../../infra/store';
 import { loadMigrations } from '../../infra/store/migrations';
 import { migrateOrClose } from '../../infra/store/migrated';
 import { MssqlPool } from '../../infra/store/mssql-pool';
@@ -50,7 +50,7 @@ describe('createStores: one database handle for both stores', function () {
 
   it('SQLite: migrates once and serves both stores from one file handle until the last one closes', async function () {
     const file = path.join(dir, 'nested', 'shared.db');
-    const { store, models } = await createStores({ kind: 'sqlite', path: file }, createLogger('store', 'silent'));
+    const { store, models, batches } = await createStores({ kind: 'sqlite', path: file }, createLogger('store', 'silent'));
     // Counted before any other connection: SQLite keeps a closed connection's descriptor while the file is open elsewhere.
     assert.equal(openDescriptors(file), 1, 'one SQLite handle for both stores');
     const raw = new Database(file, { readonly: true });
@@ -73,17 +73,18 @@ describe('createStores: one database handle for both stores', function () {
     assert.ok(fs.existsSync(`${file}-wal`), 'the model store still holds the file open');
     assert.equal((await models.getModel('t', 'r1'))?.version, 1, 'the model store works after the anomaly store closed');
     await models.close();
+    assert.ok(fs.existsSync(`${file}-wal`), 'the batch store still holds the file open');
+    await batches.close();
     assert.ok(!fs.existsSync(`${file}-wal`), 'the last close closed the file');
     assert.equal(openDescriptors(file), 0);
     await assert.rejects(models.listModels('t', 10), PermanentStoreError);
 
-    const { store: reopened, models: reopenedModels } = await createStores({ kind: 'sqlite', path: file }, createLogger('store', 'silent'));
+    const reopened = await createStores({ kind: 'sqlite', path: file }, createLogger('store', 'silent'));
     try {
-      assert.equal((await reopened.getTransaction('shared-1'))?.amount, 3);
-      assert.equal((await reopenedModels.listModels('t', 10)).length, 1);
+      assert.equal((await reopened.store.getTransaction('shared-1'))?.amount, 3);
+      assert.equal((await reopened.models.listModels('t', 10)).length, 1);
     } finally {
-      await reopenedModels.close();
-      await reopened.close();
+      await closeStores(reopened);
     }
   });
 

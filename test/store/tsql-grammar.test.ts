@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MIGRATIONS_ROOT } from '../../infra/store/migrations';
+import * as batchStatements from '../../infra/store/mssql-batch-statements';
 import * as statements from '../../infra/store/mssql-statements';
 
 /**
@@ -39,16 +40,19 @@ describe('T-SQL grammar (sqlfluff tsql dialect)', function () {
 
   it('parses every statement the mssql store sends and every mssql migration', function () {
     // Every exported string, not a hand-kept list, so a new statement cannot be forgotten.
-    const exported: Named[] = Object.entries(statements as Record<string, unknown>).flatMap(([name, sql]) =>
-      typeof sql === 'string' ? [{ name: `mssql-statements.ts:${name}`, sql }] : [],
-    );
+    const exportedBy = (file: string, module: Record<string, unknown>): Named[] =>
+      Object.entries(module).flatMap(([name, sql]) => (typeof sql === 'string' ? [{ name: `${file}:${name}`, sql }] : []));
+    const batch = exportedBy('mssql-batch-statements.ts', batchStatements);
+    const exported: Named[] = [...exportedBy('mssql-statements.ts', statements), ...batch];
     const migrationsDir = path.join(MIGRATIONS_ROOT, 'mssql');
     const migrations: Named[] = fs
       .readdirSync(migrationsDir)
       .filter((file) => file.endsWith('.sql'))
       .map((file) => ({ name: `migrations/mssql/${file}`, sql: fs.readFileSync(path.join(migrationsDir, file), 'utf8') }));
     assert.ok(exported.length >= 10, `found ${exported.length} exported statements`);
+    assert.ok(batch.length >= 15, `found ${batch.length} exported batch statements`);
     assert.ok(migrations.length >= 1, 'found the mssql migrations');
+    assert.ok(migrations.some((m) => m.name.endsWith('004_batches.sql')), 'found the batch migration');
 
     const { status, output } = runChecker([...exported, ...migrations]);
     assert.equal(status, 0, `sqlfluff could not parse some T-SQL:\n${output}`);
