@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ArgusClient } from '../../client/argus-client';
@@ -11,6 +12,13 @@ import { createLogger } from '../logger';
 import { startCaptureServer } from '../mail/capture-server';
 import { ensureTemporalCli } from '../setup/ensure-tools';
 import { startTemporalDevServer } from '../temporal-dev-server';
+import { supervise } from './supervisor';
+
+/** The batch worker runs in a process of its own, so a large file never takes the event loop single transactions use. */
+function spawnBatchWorker() {
+  const entry = path.resolve(__dirname, '../../workers/batch-worker.ts');
+  return spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), entry], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+}
 
 /**
  * `npm start`: the whole of Argus on one machine. Local parts (Temporal dev server, Azurite, the
@@ -46,8 +54,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`\n${signal}: stopping Argus...\n`);
+    const code = signal === 'failure' ? 1 : 0;
     stopAll().then(
-      () => process.exit(0),
+      () => process.exit(code),
       () => process.exit(1),
     );
   };
@@ -99,6 +108,15 @@ async function main(): Promise<void> {
     stops.push(['worker', () => worker.stop()]);
     lines.push(['Worker', `task queue ${config.temporal.taskQueue}`]);
 
+    const batchWorker = await supervise({
+      name: 'batch worker',
+      start: async () => spawnBatchWorker(),
+      logger: log,
+      onGiveUp: () => onSignal('failure'),
+    });
+    stops.push(['batch worker', () => batchWorker.stop()]);
+    lines.push(['Batch worker', `task queue ${config.temporal.batchTaskQueue} (pid ${batchWorker.current()?.pid})`]);
+
     const dispatcher = await startDispatcher(config, { store: worker.store });
     stops.push(['dispatcher', () => dispatcher.stop()]);
     // A part that dies on its own takes the stack down cleanly instead of leaving child processes behind.
@@ -119,6 +137,7 @@ async function main(): Promise<void> {
     lines.push(['HTTP gateway', `${gateway.url}/api/score-transaction`]);
     lines.push(['Models API', `${gateway.url}/api/models/{tenant}/{runId}`]);
     lines.push(['Time series API', `${gateway.url}/api/timeseries/{entire|last|changepoint|csv}/detect`]);
+    lines.push(['Batches API', `${gateway.url}/api/batches`]);
     lines.push(['API docs', `${gateway.url}/docs`]);
   } catch (err) {
     log.error({ err }, 'Argus failed to start');
@@ -129,7 +148,7 @@ async function main(): Promise<void> {
   const width = Math.max(...lines.map(([name]) => name.length));
   process.stdout.write(`\nArgus is running (Ctrl-C to stop):\n`);
   for (const [name, value] of lines) process.stdout.write(`  ${name.padEnd(width)}  ${value}\n`);
-  process.stdout.write(`\nTry:  ./bin/argus score --user 399 --category 2310 --amount 25000\n\n`);
+  process.stdout.write(`\nTry:  ./bin/argus score --user 399 --category 2310 --amount 25000\n      ./bin/argus ingest history.csv --mode fit   then   ./bin/argus ingest today.csv\n\n`);
 }
 
 main();
