@@ -11,6 +11,7 @@ import {
   type TransactionRowValues,
   DEFAULT_MAX_REJECTS,
   RESULT_ANOMALIES,
+  derivedTransactionId,
   describeSource,
   detectLayout,
   isReject,
@@ -75,6 +76,11 @@ export interface BatchPlan {
   overlapPoints: number;
   /** Set when the batch already completed (same file and options): its stored result. */
   completed: BatchResult | null;
+  /**
+   * The prefix of the ids derived from this file when no stored id had it as the batch opened: such ids
+   * need no lookup (the store verifies, and redoes a chunk if one was stored meanwhile). Null otherwise.
+   */
+  freshIdPrefix: string | null;
 }
 
 export interface ChunkRequest {
@@ -198,7 +204,12 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     }
     heartbeat({ offset: request.offset, parsed: records.length });
     const position = { batchId: plan.batchId, chunkNo: request.chunkNo, startOffset: request.offset, endOffset: end, endLine: request.line + countLines(block) - 1 };
-    const keys = { pairs: rows.map((r) => ({ userId: r.userId, categoryId: r.categoryId })), transactionIds: rows.map((r) => r.transactionId) };
+    const fresh = plan.freshIdPrefix;
+    const keys = {
+      pairs: rows.map((r) => ({ userId: r.userId, categoryId: r.categoryId })),
+      transactionIds: rows.map((r) => r.transactionId),
+      expectedAbsent: fresh === null ? undefined : (id: string) => id.startsWith(fresh),
+    };
     const context = {
       batchId: plan.batchId,
       mode: plan.options.mode,
@@ -428,7 +439,12 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         windowPoints,
         overlapPoints: options.overlapPoints ?? Math.max(MIN_POINTS, Math.floor(windowPoints / 4)),
         completed: null,
+        freshIdPrefix: null,
       };
+      if (layout.kind === 'transactions') {
+        const prefix = derivedTransactionId(input.contentSha256, 0).replace(/0$/, '');
+        if (!(await withStore('hasTransactionIdPrefix', () => batches.hasTransactionIdPrefix(prefix)))) plan.freshIdPrefix = prefix;
+      }
       const record = await withStore('openBatch', () =>
         batches.openBatch({
           batchId: input.batchId,

@@ -311,6 +311,12 @@ export interface TransactionChunkWrites {
 export interface TransactionChunkKeys {
   pairs: { userId: number; categoryId: number }[];
   transactionIds: string[];
+  /**
+   * Ids the caller expects not to be stored (ids derived from a file no batch has read before). A store
+   * may skip looking them up; if one turns out to be stored after all, it must apply the chunk again
+   * with every id looked up, so the outcome is the same either way.
+   */
+  expectedAbsent?: (transactionId: string) => boolean;
 }
 
 export interface SeriesPointWrite {
@@ -373,6 +379,8 @@ export interface BatchStore {
     rejects: BatchReject[],
     counts: BatchCounts,
   ): Promise<ChunkOutcome>;
+  /** Whether any stored transaction id starts with `prefix` (a file's derived ids, stored by an earlier batch). */
+  hasTransactionIdPrefix(prefix: string): Promise<boolean>;
   /** The last `limit` points this batch stored for the series, oldest first: the next window's overlap. */
   seriesTail(seriesId: string, batchId: string, limit: number): Promise<{ timestamp: string; value: number }[]>;
   listSeriesPoints(seriesId: string, page: { after?: string; limit: number }): Promise<StoredSeriesPoint[]>;

@@ -1,11 +1,22 @@
 import fs from 'node:fs';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
-import { BATCH_MODES, type BatchOptionsInput, type BatchProgress, type BatchRecord, type BatchReject, type BatchResult } from '../contracts/batch';
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  BATCH_MODES,
+  BatchFailedError,
+  type BatchOptionsInput,
+  type BatchProgress,
+  type BatchRecord,
+  type BatchReject,
+  type BatchResult,
+  parseBatchOptions,
+} from '../contracts/batch';
+import { parseIsoTimestamp } from '../contracts/timeseries';
 import { InvalidInputError } from '../contracts/transaction';
 import type { StagingMode } from './argus-client';
 import type { CommandContext } from './cli-models';
-import { parsePositiveInteger } from './cli-parse';
+import { parsePositiveInteger, parseStrictInteger } from './cli-parse';
 
 /**
  * `argus ingest FILE` and `argus batch list|status|cancel|rejects`: CSV batches from the command line.
@@ -22,17 +33,68 @@ export interface BatchCommandContext extends CommandContext {
   stderr(text: string): void;
   /** A terminal gets a live progress bar; a pipe or a log gets a line every few seconds. */
   terminal: boolean;
+  /** Where the bar is drawn when `terminal` (default process.stderr); cli-progress writes to it directly. */
+  progressStream?: NodeJS.WritableStream;
 }
 
-function usage(field: string, message: string): InvalidInputError {
-  return new InvalidInputError([{ field, message }]);
+/** An invalid-input error (exit 2) worded `option: message`, or just `message` without an option. */
+function usage(option: string, message: string): InvalidInputError {
+  return new InvalidInputError([{ field: option, message }]);
+}
+
+const list = (values: readonly string[]) => (values.length > 1 ? `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}` : values[0]);
+
+function oneOf<T extends string>(option: string, allowed: readonly T[], value: unknown): T {
+  const text = String(value);
+  if (!(allowed as readonly string[]).includes(text)) throw usage(option, `expected ${list(allowed)}, got ${JSON.stringify(text)}`);
+  return text as T;
+}
+
+function parseNonNegativeInteger(raw: string): number {
+  const value = parseStrictInteger(raw);
+  if (value < 0) throw new InvalidArgumentError(`expected a whole number of at least 0, got "${raw}"`);
+  return value;
+}
+
+const BATCH_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
+const STAGING_MODES: readonly StagingMode[] = ['auto', 'file', 'blob'];
+
+/** Batch option → the flag that sets it, so a refused option is named as the user typed it. */
+const OPTION_FOR_FIELD: Record<string, string> = {
+  kind: '--kind',
+  mode: '--mode',
+  baselines: '--baselines',
+  cutoffDate: '--cutoff',
+  cutoffFraction: '--cutoff',
+  onReject: '--on-reject',
+  maxRejects: '--max-rejects',
+  columns: '--columns',
+  delimiter: '--delimiter',
+  header: '--no-header',
+  seriesId: '--series-id',
+  sensitivity: '--sensitivity',
+  windowPoints: '--window-points',
+  chunkBytes: '--chunk-bytes',
+};
+
+/** A readable regular file, or a usage error saying why not (before anything connects). */
+function checkReadableFile(file: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usage('', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+  }
+  if (stat.isDirectory()) throw usage('', `cannot read ${file}: it is a directory, not a file`);
 }
 
 function parseColumns(text: string): Record<string, string> {
   const columns: Record<string, string> = {};
   for (const pair of text.split(',')) {
     const [field, name] = pair.split('=').map((s) => s.trim());
-    if (!field || !name) throw usage('--columns', `--columns takes field=header pairs, e.g. amount=Betrag,user_id=Kunde; got ${JSON.stringify(pair)}`);
+    if (!field || !name) throw usage('--columns', `expected field=header pairs, e.g. amount=Betrag,user_id=Kunde; got ${JSON.stringify(pair)}`);
     columns[field] = name;
   }
   return columns;
@@ -40,22 +102,36 @@ function parseColumns(text: string): Record<string, string> {
 
 const DELIMITERS: Record<string, string> = { ',': ',', comma: ',', ';': ';', semicolon: ';', tab: '\t', '\\t': '\t', '\t': '\t', '|': '|', pipe: '|' };
 
+/**
+ * The batch options of `argus ingest`, validated before anything connects: a bad value is a usage error
+ * (exit 2) naming the flag.
+ */
 export function ingestOptionsFrom(opts: Record<string, unknown>): BatchOptionsInput & { staging?: StagingMode; batchId?: string } {
-  const options: BatchOptionsInput & { staging?: StagingMode; batchId?: string } = {};
-  if (opts.kind !== undefined) options.kind = opts.kind as BatchOptionsInput['kind'];
-  if (opts.mode !== undefined) options.mode = opts.mode as BatchOptionsInput['mode'];
-  if (opts.baselines !== undefined) options.baselines = opts.baselines as BatchOptionsInput['baselines'];
+  const options: BatchOptionsInput = {};
+  if (opts.kind !== undefined) options.kind = oneOf('--kind', ['transactions', 'timeseries'] as const, opts.kind);
+  if (opts.mode !== undefined) options.mode = oneOf('--mode', BATCH_MODES, opts.mode);
+  if (opts.baselines !== undefined) options.baselines = oneOf('--baselines', ['merge', 'replace'] as const, opts.baselines);
   if (opts.cutoff !== undefined) {
-    const text = String(opts.cutoff);
-    if (/^0?\.\d+$/.test(text)) options.cutoffFraction = Number(text);
-    else options.cutoffDate = text;
+    if (options.mode !== 'fit-then-score') throw usage('--cutoff', 'applies only with --mode fit-then-score');
+    const text = String(opts.cutoff).trim();
+    // A short plain number is meant as a fraction (a year alone is no date Argus reads anyway).
+    if (/^[+-]?(\d{1,3}(\.\d*)?|\.\d+)$/.test(text)) {
+      const fraction = Number(text);
+      if (!(fraction > 0 && fraction < 1)) throw usage('--cutoff', `a fraction of the file is between 0 and 1 (e.g. 0.8), got ${text}`);
+      options.cutoffFraction = fraction;
+    } else {
+      if (parseIsoTimestamp(text) === null) throw usage('--cutoff', `expected an ISO date (e.g. 2026-03-01) or a fraction between 0 and 1 (e.g. 0.8), got ${JSON.stringify(text)}`);
+      options.cutoffDate = text;
+    }
+  } else if (options.mode === 'fit-then-score') {
+    throw usage('--cutoff', '--mode fit-then-score needs --cutoff DATE (rows before it are fitted) or --cutoff FRACTION (e.g. 0.8: the first 80% of the rows are fitted)');
   }
-  if (opts.onReject !== undefined) options.onReject = opts.onReject as BatchOptionsInput['onReject'];
+  if (opts.onReject !== undefined) options.onReject = oneOf('--on-reject', ['skip', 'fail'] as const, opts.onReject);
   if (opts.maxRejects !== undefined) options.maxRejects = opts.maxRejects as number;
   if (opts.columns !== undefined) options.columns = parseColumns(String(opts.columns));
   if (opts.delimiter !== undefined) {
     const d = DELIMITERS[String(opts.delimiter)];
-    if (!d) throw usage('--delimiter', `--delimiter is one of , ; tab |, got ${JSON.stringify(opts.delimiter)}`);
+    if (!d) throw usage('--delimiter', `expected , ; tab or |, got ${JSON.stringify(opts.delimiter)}`);
     options.delimiter = d as BatchOptionsInput['delimiter'];
   }
   if (opts.header === false) options.header = false;
@@ -63,9 +139,17 @@ export function ingestOptionsFrom(opts: Record<string, unknown>): BatchOptionsIn
   if (opts.sensitivity !== undefined) options.sensitivity = opts.sensitivity as number;
   if (opts.windowPoints !== undefined) options.windowPoints = opts.windowPoints as number;
   if (opts.chunkBytes !== undefined) options.chunkBytes = opts.chunkBytes as number;
-  if (opts.staging !== undefined) options.staging = opts.staging as StagingMode;
-  if (opts.batchId !== undefined) options.batchId = String(opts.batchId);
-  return options;
+  try {
+    parseBatchOptions(options);
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    throw new InvalidInputError(err.issues.map(({ field, message }) => ({ field: OPTION_FOR_FIELD[field.split('.')[0]] ?? field, message })));
+  }
+  return {
+    ...options,
+    ...(opts.staging !== undefined ? { staging: oneOf('--staging', STAGING_MODES, opts.staging) } : {}),
+    ...(opts.batchId !== undefined ? { batchId: String(opts.batchId) } : {}),
+  };
 }
 
 function formatCount(n: number): string {
@@ -131,20 +215,33 @@ function formatRejects(rejects: BatchReject[]): string {
   return pad([['line', 'field', 'reason'], ...rejects.map((r) => [String(r.line), r.field, r.reason])]);
 }
 
+/** How the batch the CLI waits for ended, once it has. */
+type Ending = { result: BatchResult } | { failed: true } | null;
+
+function progressPayload(counts: { rowsRead: number; anomalies: number; rowsRejected: number }, rowsPerSecond: number) {
+  return { rows: formatCount(counts.rowsRead), rate: formatCount(rowsPerSecond), anomalies: counts.anomalies, rejects: counts.rowsRejected };
+}
+
 /** Shows progress until the batch ends: a bar on a terminal, a line every few seconds otherwise. */
-async function followProgress(context: BatchCommandContext, poll: () => Promise<BatchProgress | null>, finished: () => boolean): Promise<void> {
+async function followProgress(context: BatchCommandContext, poll: () => Promise<BatchProgress | null>, ending: () => Ending): Promise<void> {
   const bar = context.terminal
     ? new cliProgress.SingleBar(
-        { format: 'batch {bar} {percentage}% | {rows} rows | {rate} rows/s | {anomalies} anomalies | {rejects} rejected | ETA {eta_formatted}', hideCursor: true, etaBuffer: 20 },
+        {
+          format: 'batch {bar} {percentage}% | {rows} rows | {rate} rows/s | {anomalies} anomalies | {rejects} rejected | ETA {eta_formatted}',
+          // A hidden cursor would stay hidden after Ctrl-C: cli-progress restores it only when stopped.
+          hideCursor: false,
+          etaBuffer: 20,
+          stream: context.progressStream ?? process.stderr,
+        },
         cliProgress.Presets.shades_classic,
       )
     : null;
   let lastLine = 0;
   let started = false;
-  while (!finished()) {
+  while (ending() === null) {
     const progress = await poll().catch(() => null);
     if (progress) {
-      const payload = { rows: formatCount(progress.rowsRead), rate: formatCount(progress.rowsPerSecond), anomalies: progress.anomalies, rejects: progress.rowsRejected };
+      const payload = progressPayload(progress, progress.rowsPerSecond);
       if (bar) {
         if (!started) bar.start(progress.bytesTotal, progress.bytesDone, payload);
         else bar.update(progress.bytesDone, payload);
@@ -154,10 +251,12 @@ async function followProgress(context: BatchCommandContext, poll: () => Promise<
         context.stderr(`batch ${progress.batchId}: ${Math.round((100 * progress.bytesDone) / Math.max(1, progress.bytesTotal))}% · ${payload.rows} rows · ${payload.rate} rows/s · ${payload.anomalies} anomalies · ${payload.rejects} rejected\n`);
       }
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (ending() === null) await new Promise((r) => setTimeout(r, POLL_MS));
   }
+  const end = ending();
   if (bar && started) {
-    bar.update(bar.getTotal());
+    // Full, with the final counts, when the whole file was read; a failed batch's bar stays where it stopped.
+    if (end && 'result' in end) bar.update(bar.getTotal(), progressPayload(end.result.totals, end.result.totals.rowsPerSecond));
     bar.stop();
   }
 }
@@ -172,12 +271,12 @@ export function registerBatchCommands(program: Command, context: BatchCommandCon
     .option('--baselines <how>', 'fit modes: merge into the stored baselines, or replace them (default merge)')
     .option('--cutoff <date|fraction>', 'fit-then-score: an ISO date (rows before it are fitted) or a fraction of the file, e.g. 0.8')
     .option('--on-reject <policy>', 'skip bad rows (default, up to --max-rejects) or fail the batch at the first one')
-    .option('--max-rejects <n>', 'with --on-reject skip: more rejected rows than this fail the batch', parsePositiveInteger)
+    .option('--max-rejects <n>', 'with --on-reject skip: more rejected rows than this fail the batch', parseNonNegativeInteger)
     .option('--columns <pairs>', 'header names when they differ, e.g. user_id=Kunde,amount=Betrag')
     .option('--delimiter <d>', ', ; tab or | (detected when absent)')
     .option('--no-header', 'the first line is data (columns in the documented order)')
     .option('--series-id <id>', 'time series: the id its points are stored under (default: the batch id)')
-    .option('--sensitivity <0-99>', 'time series: higher flags more (default 95)', parsePositiveInteger)
+    .option('--sensitivity <0-99>', 'time series: higher flags more (default 95)', parseNonNegativeInteger)
     .option('--window-points <n>', 'time series: points per detection window', parsePositiveInteger)
     .option('--chunk-bytes <n>', 'bytes of file per chunk (default ARGUS_BATCH_CHUNK_BYTES)', parsePositiveInteger)
     .option('--staging <how>', 'auto | file (pass the path to local workers) | blob (upload to the storage account)')
@@ -185,19 +284,23 @@ export function registerBatchCommands(program: Command, context: BatchCommandCon
     .option('--no-wait', 'print the batch id and return at once')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts) => {
-      try {
-        fs.accessSync(file, fs.constants.R_OK);
-      } catch {
-        throw usage(file, `cannot read ${file}: no such file or not readable`);
-      }
+      checkReadableFile(file);
       const options = ingestOptionsFrom(opts);
       const result = await context.run(WAIT_TIMEOUT_MS, async (argus) => {
         const { batchId } = await argus.ingestFile(file, options);
         if (opts.wait === false) return { batchId } as const;
-        let finished = false;
-        const waiting = argus.waitForBatch(batchId).finally(() => (finished = true));
-        if (!opts.json) await followProgress(context, () => argus.batchProgress(batchId), () => finished);
-        return waiting;
+        let ending: Ending = null;
+        // Settled at once: a batch that fails while progress is shown must not be an unhandled rejection.
+        const outcome = argus.waitForBatch(batchId).then(
+          (value) => ((ending = { result: value }), { value }),
+          (error: unknown) => ((ending = { failed: true }), { error }),
+        );
+        if (!opts.json) await followProgress(context, () => argus.batchProgress(batchId), () => ending);
+        const settled = await outcome;
+        if (!('error' in settled)) return settled.value;
+        // The file or its options were refused: exit 2 with the batch's reason.
+        if (settled.error instanceof BatchFailedError && settled.error.badInput) throw usage('', settled.error.message);
+        throw settled.error;
       });
       if ('totals' in result) context.stdout(`${opts.json ? JSON.stringify(result) : formatBatchResult(result)}\n`);
       else context.stdout(opts.json ? `${JSON.stringify(result)}\n` : `batch ${result.batchId} started: argus batch status ${result.batchId}\n`);
@@ -211,7 +314,8 @@ export function registerBatchCommands(program: Command, context: BatchCommandCon
     .option('--limit <n>', 'at most this many', parsePositiveInteger, 20)
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const records = await context.run(QUICK_TIMEOUT_MS, (argus) => argus.listBatches({ limit: opts.limit, status: opts.status }));
+      const status = opts.status === undefined ? undefined : oneOf('--status', BATCH_STATUSES, opts.status);
+      const records = await context.run(QUICK_TIMEOUT_MS, (argus) => argus.listBatches({ limit: opts.limit, status }));
       if (opts.json) return context.stdout(`${JSON.stringify(records)}\n`);
       if (records.length === 0) return context.stdout('no batches yet: argus ingest FILE.csv\n');
       context.stdout(
@@ -228,8 +332,10 @@ export function registerBatchCommands(program: Command, context: BatchCommandCon
     .option('--json', 'print JSON')
     .action(async (batchId: string, opts) => {
       const { record, progress } = await context.run(QUICK_TIMEOUT_MS, async (argus) => ({ record: await argus.batchInfo(batchId), progress: await argus.batchProgress(batchId) }));
-      if (!record) throw usage('id', `no batch ${batchId}: argus batch list shows the batches`);
-      context.stdout(opts.json ? `${JSON.stringify({ ...record, progress })}\n` : `${formatRecord(record, progress)}\n`);
+      if (record) return context.stdout(opts.json ? `${JSON.stringify({ ...record, progress })}\n` : `${formatRecord(record, progress)}\n`);
+      // Just started (ingest --no-wait): the workflow runs but has not written the batch's row yet.
+      if (!progress) throw usage('', `no batch ${batchId}: argus batch list shows the batches`);
+      context.stdout(opts.json ? `${JSON.stringify({ ...progress, status: 'running', progress })}\n` : `batch ${batchId}  running (starting)\n`);
     });
   batch
     .command('cancel')
@@ -237,7 +343,20 @@ export function registerBatchCommands(program: Command, context: BatchCommandCon
     .argument('<id>', 'batch id')
     .option('--json', 'print JSON')
     .action(async (batchId: string, opts) => {
-      await context.run(QUICK_TIMEOUT_MS, (argus) => argus.cancelBatch(batchId));
+      await context.run(QUICK_TIMEOUT_MS, async (argus) => {
+        // Temporal accepts a cancel request for a closed workflow too: say that there is nothing to cancel.
+        let running = false;
+        try {
+          running = (await argus.temporal.workflow.getHandle(batchId).describe()).status.name === 'RUNNING';
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        if (!running) {
+          const record = await argus.batchInfo(batchId);
+          throw usage('', record ? `batch ${batchId} has already ended (${record.status})` : `no batch ${batchId}: argus batch list shows the batches`);
+        }
+        await argus.cancelBatch(batchId);
+      });
       context.stdout(opts.json ? `${JSON.stringify({ batchId, cancelRequested: true })}\n` : `cancel requested: batch ${batchId} (argus batch status ${batchId})\n`);
     });
   batch

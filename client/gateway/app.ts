@@ -6,6 +6,7 @@ import { InvalidInputError, parseScoreTransactionRequest } from '../../contracts
 import type { Logger } from '../../infra/logger';
 import type { ArgusClient } from '../argus-client';
 import { type ArgusFailure, classifyFailure, withDeadline } from '../failures';
+import { type BatchApi, batchRoutes } from './batch-routes';
 import { type ModelApi, modelRoutes } from './model-routes';
 import { type TimeSeriesApi, timeSeriesRoutes } from './timeseries-routes';
 import {
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   models?: { api: ModelApi; maxBodyBytes: number; timeoutMs?: number };
   /** When set, Azure Anomaly Detector's time-series calls are served too; see timeseries-routes.ts. */
   timeSeries?: { api: TimeSeriesApi; maxPoints: number; timeoutMs?: number };
+  /** When set, CSV batches are served too (/api/batches, uploads streamed to the blob container); see batch-routes.ts. */
+  batches?: { api: BatchApi; maxUploadBytes: number; waitTimeoutMs?: number };
 }
 
 class HttpError extends Error {
@@ -253,6 +256,10 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     if (options.timeSeries) {
       const { api: timeSeries, maxPoints, timeoutMs } = options.timeSeries;
       api.register(timeSeriesRoutes, { timeSeries, maxPoints, timeoutMs, secured: Boolean(apiKey) });
+    }
+    if (options.batches) {
+      const { api: batches, maxUploadBytes, waitTimeoutMs } = options.batches;
+      api.register(batchRoutes, { batches, maxUploadBytes, waitTimeoutMs, secured: Boolean(apiKey) });
     }
   });
 

@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../../infra/logger';
 import { ArgusClient } from '../argus-client';
 import { classifyFailure } from '../failures';
 import { buildGateway, type GatewayOptions } from './app';
+import { type BatchApi, DEFAULT_MAX_UPLOAD_BYTES } from './batch-routes';
 import type { ModelApi } from './model-routes';
 import type { TimeSeriesApi } from './timeseries-routes';
 
@@ -23,7 +24,7 @@ function urlFor(host: string, port: number): string {
 /** Starts the gateway on config.http; the local stack launcher runs it in-process with its own client. */
 export async function startGateway(
   config: ArgusConfig,
-  argus: GatewayOptions['argus'] & ModelApi & TimeSeriesApi,
+  argus: GatewayOptions['argus'] & ModelApi & TimeSeriesApi & BatchApi,
   logger: Logger = createLogger('gateway', config.logLevel),
 ): Promise<RunningGateway> {
   const app = buildGateway({
@@ -32,6 +33,7 @@ export async function startGateway(
     logger,
     models: { api: argus, maxBodyBytes: config.models.maxBodyBytes },
     timeSeries: { api: argus, maxPoints: config.timeSeries.maxPoints },
+    batches: { api: argus, maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES },
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   const { port } = app.server.address() as AddressInfo;

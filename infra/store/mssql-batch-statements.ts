@@ -322,6 +322,12 @@ WHERE NOT EXISTS (
 ${WRITE_REJECTS_LEDGER_AND_COUNTERS}`;
 
 /** The last @limit points the batch stored for the series, oldest first. */
+/** Ids compare as bytes (BIN2), so the range seeks the unique index; no LIKE escaping to get wrong. */
+export const TRANSACTION_ID_WITH_PREFIX = `
+SELECT TOP (1) 1 AS found
+FROM dbo.anomaly_transactions
+WHERE transaction_id >= @prefix AND transaction_id < @prefix + NCHAR(65535);`;
+
 export const SERIES_TAIL = `
 SELECT tail.ts, tail.value
 FROM (

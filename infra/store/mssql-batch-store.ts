@@ -346,6 +346,11 @@ export class MssqlBatchStore implements BatchStore {
     );
   }
 
+  async hasTransactionIdPrefix(prefix: string): Promise<boolean> {
+    const result = await this.pool.query<{ found: number }>('hasTransactionIdPrefix', T.TRANSACTION_ID_WITH_PREFIX, [['prefix', sql.NVarChar(128), prefix]]);
+    return result.recordset.length > 0;
+  }
+
   async seriesTail(seriesId: string, batchId: string, limit: number): Promise<{ timestamp: string; value: number }[]> {
     const result = await this.pool.query<{ ts: Date; value: number }>('seriesTail', T.SERIES_TAIL, [
       ['series_id', sql.NVarChar(128), seriesId],

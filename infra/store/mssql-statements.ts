@@ -153,7 +153,8 @@ SELECT COUNT(*) AS found FROM dbo.anomaly_transactions WHERE transaction_id = @t
 export const LIST_TRANSACTIONS_BY_ALERT_STATUS = `
 SELECT TOP (@limit) ${TRANSACTION_COLUMNS}
 FROM dbo.anomaly_transactions
-WHERE alert_status = @status
+-- The literal lets the filtered index serve the query; no alert is ever tracked as 'none'.
+WHERE alert_status = @status AND alert_status <> N'none'
 ORDER BY id;`;
 
 export const GET_ALERT_DELIVERY = `

@@ -57,27 +57,33 @@ const STATEMENTS = {
       rows_scored = rows_scored + @rowsScored, rows_rejected = rows_rejected + @rowsRejected,
       rows_duplicate = rows_duplicate + @rowsDuplicate, anomalies = anomalies + @anomalies, updated_at = ${NOW}
     WHERE batch_id = @batchId`,
-  getBaseline: `SELECT mean, std_dev, sample_count, m2 FROM anomaly_stats WHERE user_id = ? AND category_id = ?`,
-  backupExists: `SELECT 1 FROM batch_baseline_backups WHERE batch_id = ? AND user_id = ? AND category_id = ?`,
-  getThresholdOverride: `SELECT z_threshold FROM anomaly_thresholds
-    WHERE (user_id = @userId AND category_id = @categoryId)
-       OR (user_id = @userId AND category_id IS NULL)
-       OR (user_id IS NULL AND category_id = @categoryId)
-    ORDER BY CASE WHEN user_id IS NOT NULL AND category_id IS NOT NULL THEN 0
-                  WHEN user_id IS NOT NULL THEN 1 ELSE 2 END
-    LIMIT 1`,
+  // Every pair of a chunk in one statement: its baseline and whether this batch already backed it up.
+  pairStates: `SELECT p.value ->> 0 AS user_id, p.value ->> 1 AS category_id, s.mean, s.std_dev, s.sample_count, s.m2,
+      b.batch_id IS NOT NULL AS touched
+    FROM json_each(@pairs) p
+    LEFT JOIN anomaly_stats s ON s.user_id = p.value ->> 0 AND s.category_id = p.value ->> 1
+    LEFT JOIN batch_baseline_backups b ON b.batch_id = @batchId AND b.user_id = p.value ->> 0 AND b.category_id = p.value ->> 1`,
+  // Overrides are few (a handful per user or category that needs its own threshold): read them all.
+  thresholdOverrides: `SELECT user_id, category_id, z_threshold FROM anomaly_thresholds`,
   storedBy: `SELECT t.transaction_id, t.batch_id FROM json_each(?) j JOIN anomaly_transactions t ON t.transaction_id = j.value`,
-  backupBaseline: `INSERT INTO batch_baseline_backups (batch_id, user_id, category_id, existed, mean, std_dev, sample_count, m2)
-    SELECT @batchId, @userId, @categoryId, s.user_id IS NOT NULL, s.mean, s.std_dev, s.sample_count, s.m2
-    FROM (SELECT 1) LEFT JOIN anomaly_stats s ON s.user_id = @userId AND s.category_id = @categoryId
+  // Ids compare as bytes, so every id with the prefix sorts between the prefix and the prefix + U+FFFF.
+  idWithPrefix: `SELECT 1 FROM anomaly_transactions WHERE transaction_id >= @prefix AND transaction_id < @prefix || char(65535) LIMIT 1`,
+  // The statements below take a whole chunk as one JSON array, so the per-row work stays inside SQLite.
+  backupBaselines: `INSERT INTO batch_baseline_backups (batch_id, user_id, category_id, existed, mean, std_dev, sample_count, m2)
+    SELECT @batchId, p.value ->> 0, p.value ->> 1, s.user_id IS NOT NULL, s.mean, s.std_dev, s.sample_count, s.m2
+    FROM json_each(@pairs) p
+    LEFT JOIN anomaly_stats s ON s.user_id = p.value ->> 0 AND s.category_id = p.value ->> 1
+    WHERE true
     ON CONFLICT (batch_id, user_id, category_id) DO NOTHING`,
-  setBaseline: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
-    VALUES (@userId, @categoryId, @mean, @stdDev, @sampleCount, @m2)
+  setBaselines: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(@baselines) WHERE true
     ON CONFLICT (user_id, category_id) DO UPDATE SET
       mean = excluded.mean, std_dev = excluded.std_dev, sample_count = excluded.sample_count, m2 = excluded.m2, updated_at = ${NOW}`,
-  insertTransaction: `INSERT INTO anomaly_transactions
+  insertTransactions: `INSERT INTO anomaly_transactions
       (transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly, detector, batch_id, alert_status)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, @batchId,
+      CASE WHEN value ->> 6 = 1 THEN 'pending' ELSE 'none' END
+    FROM json_each(@rows) WHERE true
     ON CONFLICT (transaction_id) DO NOTHING`,
   insertReject: `INSERT INTO batch_rejects (batch_id, line, field, reason, raw) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (batch_id, line) DO NOTHING`,
@@ -121,6 +127,9 @@ const STATEMENTS = {
 
 const pairKey = (userId: number, categoryId: number) => `${userId}:${categoryId}`;
 
+/** Thrown inside a chunk's transaction (so it rolls back) when an id expected absent was stored. */
+class SnapshotTooNarrow extends Error {}
+
 /**
  * CSV batches in the embedded SQLite file. Each chunk is one BEGIN IMMEDIATE transaction: the state
  * it is computed from is read under the write lock, so a single transaction scored meanwhile by
@@ -163,18 +172,26 @@ export class SqliteBatchStore implements BatchStore {
       return toBatchRecord(s.getBatch.get(batch.batchId) as BatchRow);
     });
 
-    this.applyTransactions = this.database.immediate((position, keys, plan): ChunkOutcome => {
+    this.applyTransactions = this.database.immediate(
+      (position: ChunkPosition, keys: TransactionChunkKeys, plan: (snapshot: TransactionChunkSnapshot) => TransactionChunkWrites): ChunkOutcome => {
       const s = this.prepared();
       const done = this.ledgerEntry(position);
       if (done) return done;
-      const writes = plan(this.snapshot(position.batchId, keys));
-      for (const { userId, categoryId, baseline } of writes.baselines) {
-        s.backupBaseline.run({ batchId: position.batchId, userId, categoryId });
-        s.setBaseline.run({ userId, categoryId, ...baseline });
+      const snapshot = this.snapshot(position.batchId, keys);
+      const writes = plan(snapshot);
+      if (writes.baselines.length > 0) {
+        // The pre-batch value is kept the first time the batch changes a pair; later chunks skip it.
+        const untouched = writes.baselines.filter((b) => !snapshot.baseline(b.userId, b.categoryId).touchedByBatch).map((b) => [b.userId, b.categoryId]);
+        if (untouched.length > 0) s.backupBaselines.run({ batchId: position.batchId, pairs: JSON.stringify(untouched) });
+        s.setBaselines.run({
+          baselines: JSON.stringify(writes.baselines.map(({ userId, categoryId, baseline: b }) => [userId, categoryId, b.mean, b.stdDev, b.sampleCount, b.m2])),
+        });
       }
-      const insert = s.insertTransaction;
-      for (const t of writes.transactions) {
-        insert.run(t.transactionId, t.userId, t.categoryId, t.amount, normalizeTimestamp(t.occurredAt), t.zScore, t.isAnomaly ? 1 : 0, t.detector, t.batchId, t.isAnomaly ? 'pending' : 'none');
+      if (writes.transactions.length > 0) {
+        const rows = writes.transactions.map((t) => [t.transactionId, t.userId, t.categoryId, t.amount, normalizeTimestamp(t.occurredAt), t.zScore, t.isAnomaly ? 1 : 0, t.detector]);
+        const inserted = s.insertTransactions.run({ batchId: position.batchId, rows: JSON.stringify(rows) }).changes;
+        // An id the caller expected absent was stored after all: the plan saw too little. Roll back and redo.
+        if (keys.expectedAbsent && inserted !== rows.length) throw new SnapshotTooNarrow();
       }
       this.insertRejects(position.batchId, writes.rejects);
       return this.commitLedger(position, writes.counts);
@@ -237,25 +254,37 @@ export class SqliteBatchStore implements BatchStore {
     for (const r of rejects) insert.run(batchId, r.line, r.field, r.reason, r.raw);
   }
 
-  /** Every lookup the plan may make, read up front under the chunk's write lock. */
+  /** Every lookup the plan may make, read up front under the chunk's write lock, one statement per kind. */
   private snapshot(batchId: string, keys: TransactionChunkKeys): TransactionChunkSnapshot {
     const s = this.prepared();
+    const unique = new Map<string, [number, number]>();
+    for (const { userId, categoryId } of keys.pairs) unique.set(pairKey(userId, categoryId), [userId, categoryId]);
     const baselines = new Map<string, { baseline: Baseline | null; touchedByBatch: boolean }>();
-    const thresholds = new Map<string, number | null>();
-    for (const { userId, categoryId } of keys.pairs) {
-      const key = pairKey(userId, categoryId);
-      if (baselines.has(key)) continue;
-      const row = s.getBaseline.get(userId, categoryId) as { mean: number; std_dev: number; sample_count: number; m2: number } | undefined;
-      baselines.set(key, {
-        baseline: row ? { mean: row.mean, stdDev: row.std_dev, sampleCount: row.sample_count, m2: row.m2 } : null,
-        touchedByBatch: s.backupExists.get(batchId, userId, categoryId) !== undefined,
-      });
-      const override = s.getThresholdOverride.get({ userId, categoryId }) as { z_threshold: number } | undefined;
-      thresholds.set(key, override ? override.z_threshold : null);
+    if (unique.size > 0) {
+      const rows = s.pairStates.all({ pairs: JSON.stringify([...unique.values()]), batchId }) as {
+        user_id: number;
+        category_id: number;
+        mean: number | null;
+        std_dev: number;
+        sample_count: number;
+        m2: number;
+        touched: number;
+      }[];
+      for (const r of rows) {
+        baselines.set(pairKey(r.user_id, r.category_id), {
+          baseline: r.mean === null ? null : { mean: r.mean, stdDev: r.std_dev, sampleCount: r.sample_count, m2: r.m2 },
+          touchedByBatch: r.touched === 1,
+        });
+      }
+    }
+    const overrides = new Map<string, number>();
+    for (const r of s.thresholdOverrides.all() as { user_id: number | null; category_id: number | null; z_threshold: number }[]) {
+      overrides.set(`${r.user_id ?? '*'}:${r.category_id ?? '*'}`, r.z_threshold);
     }
     const stored = new Map<string, string | null>();
-    if (keys.transactionIds.length > 0) {
-      for (const row of s.storedBy.all(JSON.stringify(keys.transactionIds)) as { transaction_id: string; batch_id: string | null }[]) {
+    const lookedUp = keys.expectedAbsent ? keys.transactionIds.filter((id) => !keys.expectedAbsent!(id)) : keys.transactionIds;
+    if (lookedUp.length > 0) {
+      for (const row of s.storedBy.all(JSON.stringify(lookedUp)) as { transaction_id: string; batch_id: string | null }[]) {
         stored.set(row.transaction_id, row.batch_id);
       }
     }
@@ -264,9 +293,10 @@ export class SqliteBatchStore implements BatchStore {
     };
     return {
       baseline: (userId, categoryId) => baselines.get(pairKey(userId, categoryId)) ?? unknownPair(userId, categoryId),
+      // Most specific first: (user, category), then the user's, then the category's.
       thresholdOverride: (userId, categoryId) => {
-        const key = pairKey(userId, categoryId);
-        return thresholds.has(key) ? thresholds.get(key)! : unknownPair(userId, categoryId);
+        if (!baselines.has(pairKey(userId, categoryId))) unknownPair(userId, categoryId);
+        return overrides.get(`${userId}:${categoryId}`) ?? overrides.get(`${userId}:*`) ?? overrides.get(`*:${categoryId}`) ?? null;
       },
       storedBy: (transactionId) => stored.get(transactionId),
     };
@@ -298,7 +328,18 @@ export class SqliteBatchStore implements BatchStore {
     keys: TransactionChunkKeys,
     plan: (snapshot: TransactionChunkSnapshot) => TransactionChunkWrites,
   ): Promise<ChunkOutcome> {
-    return this.database.run('applyTransactionChunk', () => this.applyTransactions(position, keys, plan));
+    return this.database.run('applyTransactionChunk', () => {
+      try {
+        return this.applyTransactions(position, keys, plan);
+      } catch (err) {
+        if (!(err instanceof SnapshotTooNarrow)) throw err;
+        return this.applyTransactions(position, { pairs: keys.pairs, transactionIds: keys.transactionIds }, plan);
+      }
+    });
+  }
+
+  async hasTransactionIdPrefix(prefix: string): Promise<boolean> {
+    return this.database.run('hasTransactionIdPrefix', () => this.prepared().idWithPrefix.get({ prefix }) !== undefined);
   }
 
   async applySeriesChunk(

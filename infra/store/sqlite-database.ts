@@ -30,6 +30,8 @@ export class SqliteDatabase {
     this.db = new Database(filePath);
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
     this.db.pragma('journal_mode = WAL');
+    // 32 MiB of page cache (SQLite's default is 2 MiB): a batch's index writes then hit memory, not the file.
+    this.db.pragma('cache_size = -32768');
     this.db.pragma('foreign_keys = ON');
   }
 

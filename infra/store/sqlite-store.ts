@@ -76,7 +76,8 @@ const STATEMENTS = {
     WHERE transaction_id = @transactionId
       AND (alert_status NOT IN (${FINAL_ALERT_STATUSES.map((s) => `'${s}'`).join(', ')}) OR @status IN (${FINAL_ALERT_STATUSES.map((s) => `'${s}'`).join(', ')}))`,
   transactionExists: `SELECT 1 FROM anomaly_transactions WHERE transaction_id = ?`,
-  listByAlertStatus: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE alert_status = ? ORDER BY id LIMIT ?`,
+  // The literal lets the partial index serve the query; no alert is ever tracked as 'none'.
+  listByAlertStatus: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE alert_status = ? AND alert_status <> 'none' ORDER BY id LIMIT ?`,
   getAlertDelivery: `SELECT ${DELIVERY_COLUMNS} FROM alert_deliveries WHERE transaction_id = ?`,
   // 'now' is fixed within one statement, so the lease is compared and measured against one instant.
   readAlertClaim: `SELECT status, attempts, claimed_by,

@@ -93,6 +93,9 @@ export function m2FromStdDev(stdDev: number, sampleCount: number): number {
 }
 
 /** Stored timestamps are UTC ISO-8601 with milliseconds, whatever offset the caller sent. */
+const NORMALIZED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function normalizeTimestamp(value: string | null): string | null {
-  return value === null ? null : new Date(value).toISOString();
+  if (value === null || NORMALIZED.test(value)) return value;
+  return new Date(value).toISOString();
 }

@@ -335,6 +335,31 @@ export function describeBatchStoreContract(label: string, makeHarness: () => Pro
         assert.deepEqual(progress(await batches.getBatch(s.batchId)), progress(before));
       });
 
+      it('an id the caller expected absent but that is stored is still seen as stored, and the chunk is right', async function () {
+        const s = await scene('expected-absent');
+        await batches.applyTransactionChunk(s.chunk0.position, s.chunk0.keys, () => s.chunk0.writes);
+        const t4 = txn(s.batchId, s.A, 19, { zScore: 2 });
+        const seenStoredBy: unknown[] = [];
+        // The hint claims s.t1 (stored by chunk 0) and t4 are absent; only t4 really is.
+        const outcome = await batches.applyTransactionChunk(
+          at(s.batchId, 1, 400, 650, 12),
+          { pairs: [s.A], transactionIds: [s.t1.transactionId, t4.transactionId], expectedAbsent: () => true },
+          (snap: TransactionChunkSnapshot) => {
+            const storedBy = snap.storedBy(s.t1.transactionId);
+            seenStoredBy.push(storedBy);
+            // A plan that believes the hint writes t1 again; one that sees it stored leaves it out.
+            return writes({
+              transactions: storedBy === undefined ? [s.t1, t4] : [t4],
+              baselines: [{ ...s.A, baseline: { mean: 13, stdDev: 3, sampleCount: 8, m2: 63 } }],
+              counts: counts({ rowsRead: 2, rowsOk: 1, rowsScored: 1, rowsDuplicate: storedBy === undefined ? 0 : 1 }),
+            });
+          },
+        );
+        assert.equal(seenStoredBy[seenStoredBy.length - 1], s.batchId, 'the plan that was applied saw t1 as stored');
+        assert.equal(outcome.ledger.rowsDuplicate, 1);
+        assert.ok(await anomalies.getTransaction(t4.transactionId));
+      });
+
       it('a later chunk sees the baselines the batch changed as touched, and its own rows as stored by it', async function () {
         const s = await scene('later');
         await batches.applyTransactionChunk(s.chunk0.position, s.chunk0.keys, () => s.chunk0.writes);

@@ -14,7 +14,14 @@ export async function runArgusCli(stack: ArgusTestStack, ...args: string[]): Pro
   const io: CliIo = {
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
-    env: { TEMPORAL_ADDRESS: stack.config.temporal.address, ARGUS_TASK_QUEUE: stack.config.temporal.taskQueue, ARGUS_HOME: stack.dir },
+    env: {
+      TEMPORAL_ADDRESS: stack.config.temporal.address,
+      ARGUS_TASK_QUEUE: stack.config.temporal.taskQueue,
+      // CSV batches run on the stack's batch worker and stage blobs in the stack's Azurite.
+      ARGUS_BATCH_TASK_QUEUE: stack.config.temporal.batchTaskQueue,
+      AZURE_STORAGE_CONNECTION_STRING: stack.config.queue.connectionString,
+      ARGUS_HOME: stack.dir,
+    },
   };
   const code = await runCli(['node', 'argus', ...args], io);
   return { code, out: out.join(''), err: err.join('') };

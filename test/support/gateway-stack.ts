@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from '../../client/gateway/app';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../../client/gateway/batch-routes';
 import { createLogger } from '../../infra/logger';
 import { type ArgusTestStack, startArgusTestStack } from './argus-stack';
 
@@ -8,11 +9,16 @@ export interface GatewayTestStack {
   app: FastifyInstance;
 }
 
+export interface GatewayTestStackOptions {
+  /** The CSV batch routes' limits (served in any case, as by the local stack's gateway). */
+  batches?: { maxUploadBytes?: number; waitTimeoutMs?: number };
+}
+
 /**
  * The HTTP gateway over the real local stack, sharing the worker's connection as the local stack's
  * gateway does; requests go through `app.inject`. Stop with `app.close()`, then `stack.stop()`.
  */
-export async function startGatewayTestStack(apiKey: string): Promise<GatewayTestStack> {
+export async function startGatewayTestStack(apiKey: string, options: GatewayTestStackOptions = {}): Promise<GatewayTestStack> {
   const stack = await startArgusTestStack({ inProcessClient: true });
   try {
     const app = buildGateway({
@@ -20,6 +26,11 @@ export async function startGatewayTestStack(apiKey: string): Promise<GatewayTest
       apiKey,
       logger: createLogger('gateway', 'silent'),
       timeSeries: { api: stack.client, maxPoints: stack.config.timeSeries.maxPoints },
+      batches: {
+        api: stack.client,
+        maxUploadBytes: options.batches?.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+        waitTimeoutMs: options.batches?.waitTimeoutMs,
+      },
     });
     await app.ready();
     return { stack, app };
