@@ -27,7 +27,6 @@ import { planTransactionChunk } from './batch-plan';
 import { invalidInput, storeGuard } from './failures';
 import type {
   AlertQueue,
-  AnomalyStore,
   BatchCounts,
   BatchFiles,
   BatchReject,
@@ -37,9 +36,8 @@ import type {
   ChunkLedgerEntry,
   Clock,
   SeriesPointWrite,
-  StoredTransaction,
 } from './ports';
-import type { ScoringRules } from './transaction-activities';
+import { alertMessage, type ScoringRules } from './transaction-activities';
 
 export interface BatchDefaults {
   /** Bytes read per chunk. */
@@ -52,7 +50,6 @@ export interface BatchDefaults {
 
 export interface BatchActivityDeps {
   batches: BatchStore;
-  store: AnomalyStore;
   queue: AlertQueue;
   files: BatchFiles;
   clock: Clock;
@@ -106,7 +103,7 @@ export interface ChunkResult {
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const HEAD_BYTES = 64 * 1024;
 /** Alerts put on the queue at once while a batch's anomalies are sent. */
-const ALERT_CONCURRENCY = 16;
+const ALERT_CONCURRENCY = 32;
 /** Whole-series arrays are returned in the result up to this many points; longer series are read from SQL. */
 const MAX_RESULT_ARRAY_POINTS = 2_000;
 
@@ -168,7 +165,7 @@ function countLines(block: Buffer): number {
 }
 
 export function createBatchActivities(deps: BatchActivityDeps) {
-  const { batches, store, queue, files, clock } = deps;
+  const { batches, queue, files, clock } = deps;
   const withStore = storeGuard(deps.isTransientStoreError);
 
   /** The block of whole records from `offset`: at least `chunkBytes` unless the file ends first. */
@@ -470,25 +467,24 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       return transactionChunk(request, block, atEnd, end);
     },
 
-    /** Puts a page of the batch's pending anomalies on the alert queue; the dispatcher sends one email each. */
+    /**
+     * Puts a page of the batch's pending anomalies on the alert queue (the dispatcher sends one email
+     * each), then marks the page queued in one statement. A retried page re-sends: the dispatcher dedups.
+     */
     async enqueueBatchAlerts(page: { batchId: string; afterSeq: number; limit: number }): Promise<{ queued: number; lastSeq: number; done: boolean }> {
       const pending = await withStore('listBatchAnomalies', () => batches.listBatchAnomalies(page.batchId, { afterSeq: page.afterSeq, limit: page.limit, status: 'pending' }));
       for (let i = 0; i < pending.length; i += ALERT_CONCURRENCY) {
-        await Promise.all(pending.slice(i, i + ALERT_CONCURRENCY).map((txn) => sendAlert(txn)));
+        await Promise.all(pending.slice(i, i + ALERT_CONCURRENCY).map((txn) => queue.send(alertMessage(txn, clock))));
         heartbeat({ sent: i });
       }
-      return { queued: pending.length, lastSeq: pending.length ? pending[pending.length - 1].seq : page.afterSeq, done: pending.length < page.limit };
+      const lastSeq = pending.length ? pending[pending.length - 1].seq : page.afterSeq;
+      if (pending.length) await withStore('setBatchAlertStatus', () => batches.setBatchAlertStatus(page.batchId, { afterSeq: page.afterSeq, throughSeq: lastSeq }, 'pending', 'queued'));
+      return { queued: pending.length, lastSeq, done: pending.length < page.limit };
     },
 
     /** Compensation when the queue stays down: the anomalies stay stored, marked for the failed-alert schedule. */
     async markBatchAlertsFailed(batchId: string): Promise<number> {
-      let marked = 0;
-      for (;;) {
-        const pending = await withStore('listBatchAnomalies', () => batches.listBatchAnomalies(batchId, { afterSeq: 0, limit: 500, status: 'pending' }));
-        if (pending.length === 0) return marked;
-        for (const txn of pending) await withStore('markAlertFailed', () => store.setAlertStatus(txn.transactionId, 'failed'));
-        marked += pending.length;
-      }
+      return withStore('setBatchAlertStatus', () => batches.setBatchAlertStatus(batchId, { afterSeq: 0, throughSeq: Number.MAX_SAFE_INTEGER }, 'pending', 'failed'));
     },
 
     /** The batch's summary, stored in its row and returned by the workflow. */
@@ -545,15 +541,4 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     },
   };
 
-  async function sendAlert(txn: StoredTransaction): Promise<void> {
-    await queue.send({
-      transaction_id: txn.transactionId,
-      user_id: txn.userId,
-      category_id: txn.categoryId,
-      amount: txn.amount,
-      z_score: txn.zScore,
-      detected_at: clock.now().toISOString(),
-    });
-    await withStore('enqueueAlert', () => store.setAlertStatus(txn.transactionId, 'queued'));
-  }
 }

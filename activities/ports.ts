@@ -388,6 +388,11 @@ export interface BatchStore {
   listRejects(batchId: string, page: { afterLine: number; limit: number }): Promise<BatchReject[]>;
   /** Anomalies of the batch with alert status `status`, in file order after the stored row `afterSeq`. */
   listBatchAnomalies(batchId: string, page: { afterSeq: number; limit: number; status: AlertStatus }): Promise<(StoredTransaction & { seq: number })[]>;
+  /**
+   * Moves the batch's anomalies in the stored-row range (afterSeq, throughSeq] from alert status `from` to
+   * `to` in one statement (after a page of alerts went on the queue); returns how many moved.
+   */
+  setBatchAlertStatus(batchId: string, range: { afterSeq: number; throughSeq: number }, from: AlertStatus, to: AlertStatus): Promise<number>;
   summarize(batchId: string, firstAnomalies: number): Promise<BatchSummary>;
   /** Sets the batch's final status and result. */
   finishBatch(batchId: string, outcome: { status: BatchStatus; error?: string | null; result?: unknown }): Promise<BatchRecord>;

@@ -62,6 +62,18 @@ export interface ScoreOutcome {
 
 export const Z_SCORE_DETECTOR = 'zscore';
 
+/** What goes on the alert queue for a stored anomaly, single or from a batch. */
+export function alertMessage(txn: StoredTransaction, clock: Clock): AlertMessage {
+  return {
+    transaction_id: txn.transactionId,
+    user_id: txn.userId,
+    category_id: txn.categoryId,
+    amount: txn.amount,
+    z_score: txn.zScore,
+    detected_at: clock.now().toISOString(),
+  };
+}
+
 /**
  * Activities of the single-transaction path. Store failures are sorted here: transient ones are
  * rethrown for Temporal to retry with backoff, permanent ones become non-retryable failures.
@@ -115,15 +127,7 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
 
     /** alert: the message goes on the queue, then the row says so. A repeat only re-sends; the dispatcher dedups. */
     async enqueueAlert(txn: StoredTransaction): Promise<void> {
-      const message: AlertMessage = {
-        transaction_id: txn.transactionId,
-        user_id: txn.userId,
-        category_id: txn.categoryId,
-        amount: txn.amount,
-        z_score: txn.zScore,
-        detected_at: clock.now().toISOString(),
-      };
-      await queue.send(message);
+      await queue.send(alertMessage(txn, clock));
       await withStore('enqueueAlert', () => store.setAlertStatus(txn.transactionId, 'queued'));
     },
 

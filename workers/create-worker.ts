@@ -1,13 +1,33 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { type NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { Activities } from '../activities';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
-export type WorkflowBundle = Awaited<ReturnType<typeof bundleWorkflowCode>>;
+/** The bundled workflow code a worker runs (the SDK's WorkflowBundleCode). */
+export type WorkflowBundle = { code: string };
 
-/** Bundling the workflows takes seconds; tests and benchmarks bundle once and share it between workers. */
-export function bundleArgusWorkflows(): Promise<WorkflowBundle> {
+/** Webpack in this process: only the bundling child process calls it. */
+export function bundleInThisProcess(): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+/**
+ * Bundles the workflows in a child process and loads the result. Webpack's peak (about 150 MB) then never
+ * counts against the worker's memory, which stays that of the bundle it runs. Tests and benchmarks
+ * bundle once and share it between workers.
+ */
+export async function bundleArgusWorkflows(): Promise<WorkflowBundle> {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'argus-bundle-')), 'workflows.js');
+  try {
+    execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(__dirname, 'bundle-workflows.ts'), out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return { code: fs.readFileSync(out, 'utf8') };
+  } finally {
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  }
 }
 
 const quietBundlerLogger = {
@@ -33,7 +53,7 @@ export async function createArgusWorker(options: ArgusWorkerOptions): Promise<Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: options.workflowBundle ?? (await bundleArgusWorkflows()),
     // Short workflows run back to back: keep them cached and let many run at once on two cores.
     maxCachedWorkflows: 2000,
     maxConcurrentWorkflowTaskExecutions: 64,

@@ -43,7 +43,7 @@ export interface BatchCarry {
 
 /** Chunks one run handles before it continues as new, unless Temporal suggests it sooner. */
 export const DEFAULT_CHUNKS_PER_RUN = 500;
-const ALERT_PAGE = 200;
+const ALERT_PAGE = 500;
 
 function startingProgress(input: IngestBatchInput, plan: BatchPlan | null): BatchProgress {
   return {

@@ -12,12 +12,13 @@ import { createLogger } from '../logger';
 import { startCaptureServer } from '../mail/capture-server';
 import { ensureTemporalCli } from '../setup/ensure-tools';
 import { startTemporalDevServer } from '../temporal-dev-server';
+import { BATCH_WORKER_NODE_FLAGS, nodeArgsFor } from '../process-flags';
 import { supervise } from './supervisor';
 
 /** The batch worker runs in a process of its own, so a large file never takes the event loop single transactions use. */
 function spawnBatchWorker() {
   const entry = path.resolve(__dirname, '../../workers/batch-worker.ts');
-  return spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), entry], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  return spawn(process.execPath, nodeArgsFor(entry, BATCH_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
 }
 
 /**

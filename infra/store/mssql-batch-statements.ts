@@ -322,6 +322,12 @@ WHERE NOT EXISTS (
 ${WRITE_REJECTS_LEDGER_AND_COUNTERS}`;
 
 /** The last @limit points the batch stored for the series, oldest first. */
+export const SET_BATCH_ALERT_STATUS = `
+SET NOCOUNT OFF;
+UPDATE dbo.anomaly_transactions
+SET alert_status = @to
+WHERE batch_id = @batch_id AND is_anomaly = 1 AND id > @after_seq AND id <= @through_seq AND alert_status = @from;`;
+
 /** Ids compare as bytes (BIN2), so the range seeks the unique index; no LIKE escaping to get wrong. */
 export const TRANSACTION_ID_WITH_PREFIX = `
 SELECT TOP (1) 1 AS found

@@ -346,6 +346,17 @@ export class MssqlBatchStore implements BatchStore {
     );
   }
 
+  async setBatchAlertStatus(batchId: string, range: { afterSeq: number; throughSeq: number }, from: AlertStatus, to: AlertStatus): Promise<number> {
+    const result = await this.pool.query('setBatchAlertStatus', T.SET_BATCH_ALERT_STATUS, [
+      ['batch_id', sql.NVarChar(128), batchId],
+      ['after_seq', sql.BigInt, range.afterSeq],
+      ['through_seq', sql.BigInt, range.throughSeq],
+      ['from', sql.NVarChar(16), from],
+      ['to', sql.NVarChar(16), to],
+    ]);
+    return result.rowsAffected.reduce((sum, n) => sum + n, 0);
+  }
+
   async hasTransactionIdPrefix(prefix: string): Promise<boolean> {
     const result = await this.pool.query<{ found: number }>('hasTransactionIdPrefix', T.TRANSACTION_ID_WITH_PREFIX, [['prefix', sql.NVarChar(128), prefix]]);
     return result.recordset.length > 0;

@@ -102,6 +102,8 @@ const STATEMENTS = {
   listRejects: `SELECT line, field, reason, raw FROM batch_rejects WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?`,
   listBatchAnomalies: `SELECT id AS seq, ${TRANSACTION_COLUMNS} FROM anomaly_transactions
     WHERE batch_id = ? AND is_anomaly = 1 AND id > ? AND alert_status = ? ORDER BY id LIMIT ?`,
+  setBatchAlertStatus: `UPDATE anomaly_transactions SET alert_status = @to
+    WHERE batch_id = @batchId AND is_anomaly = 1 AND id > @afterSeq AND id <= @throughSeq AND alert_status = @from`,
   firstAnomalies: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE batch_id = ? AND is_anomaly = 1 ORDER BY id LIMIT ?`,
   perDay: `SELECT substr(occurred_at, 1, 10) AS day, COUNT(*) AS rows, SUM(is_anomaly) AS anomalies, SUM(amount) AS amount
     FROM anomaly_transactions WHERE batch_id = ? GROUP BY day ORDER BY day`,
@@ -378,6 +380,10 @@ export class SqliteBatchStore implements BatchStore {
         seq: row.seq,
       })),
     );
+  }
+
+  async setBatchAlertStatus(batchId: string, range: { afterSeq: number; throughSeq: number }, from: AlertStatus, to: AlertStatus): Promise<number> {
+    return this.database.run('setBatchAlertStatus', () => this.prepared().setBatchAlertStatus.run({ batchId, ...range, from, to }).changes);
   }
 
   async summarize(batchId: string, firstAnomalies: number): Promise<BatchSummary> {

@@ -18,7 +18,6 @@ async function main(): Promise<void> {
   const stores = await createStores({ kind: 'sqlite', path: db });
   const activities = createBatchActivities({
     batches: stores.batches,
-    store: stores.store,
     queue: { send: async () => undefined },
     files: new StagedBatchFiles(null),
     clock: systemClock,
@@ -46,7 +45,6 @@ async function main(): Promise<void> {
   for (;;) {
     const chunk = await activities.processChunk({ input, plan, ...next });
     rows += chunk.ledger.rowsRead;
-    if (process.env.BENCH_TRACE) { const m = process.memoryUsage(); console.error(next.chunkNo, "rss", m.rss >> 20, "heap", m.heapUsed >> 20, "/", m.heapTotal >> 20, "ext", m.external >> 20, "ab", m.arrayBuffers >> 20); }
     anomalies += chunk.ledger.anomalies;
     if (chunk.done) break;
     next = { chunkNo: next.chunkNo + 1, offset: chunk.ledger.endOffset, line: chunk.ledger.endLine + 1 };

@@ -8,6 +8,7 @@ import { ArgusClient, type BatchResult } from '../../client/argus-client';
 import { type AzuriteQueueService, startAzurite } from '../../infra/azurite';
 import { type ArgusConfig, loadConfig } from '../../infra/config';
 import { freePort } from '../../infra/net';
+import { BATCH_WORKER_NODE_FLAGS, nodeArgsFor } from '../../infra/process-flags';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
 import { createStores } from '../../infra/store';
 import { type DevServer, startTemporalDevServer } from '../../infra/temporal-dev-server';
@@ -83,7 +84,7 @@ describe('a batch when its processes die', function () {
   }
 
   function startBatchWorkerProcess(): ChildProcess {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(root, 'workers/batch-worker.ts')], { cwd: root, env, stdio: 'ignore' });
+    const child = spawn(process.execPath, nodeArgsFor(path.join(root, 'workers/batch-worker.ts'), BATCH_WORKER_NODE_FLAGS), { cwd: root, env, stdio: 'ignore' });
     children.push(child);
     return child;
   }

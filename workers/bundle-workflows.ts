@@ -1,0 +1,11 @@
+import fs from 'node:fs';
+import { bundleInThisProcess } from './create-worker';
+
+/** `bundle-workflows.ts OUT`: writes the workflow bundle to OUT (run by bundleArgusWorkflows in a child process). */
+bundleInThisProcess().then(
+  (bundle) => fs.writeFileSync(process.argv[2], bundle.code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
