@@ -105,7 +105,10 @@ const HEAD_BYTES = 64 * 1024;
 /** Alerts put on the queue at once while a batch's anomalies are sent. */
 const ALERT_CONCURRENCY = 32;
 /** Whole-series arrays are returned in the result up to this many points; longer series are read from SQL. */
-const MAX_RESULT_ARRAY_POINTS = 2_000;
+const MAX_RESULT_ARRAY_POINTS = 1_000;
+/** Aggregates kept in the result (the latest days, the categories with most anomalies); SQL has them all. */
+const MAX_RESULT_DAYS = 400;
+const MAX_RESULT_CATEGORIES = 100;
 
 function heartbeat(details: unknown): void {
   // Outside an activity (a direct call in a unit test) there is nothing to report to.
@@ -497,7 +500,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       const { plan } = args;
       const record = await withStore('getBatch', () => batches.getBatch(plan.batchId));
       if (!record) throw ApplicationFailure.create({ type: 'PermanentStoreError', message: `no batch ${plan.batchId}`, nonRetryable: true });
-      const transactions = plan.layout.kind === 'transactions' && plan.options.mode !== 'fit' ? await withStore('summarize', () => batches.summarize(plan.batchId, RESULT_ANOMALIES)) : null;
+      const summary = plan.layout.kind === 'transactions' && plan.options.mode !== 'fit' ? await withStore('summarize', () => batches.summarize(plan.batchId, RESULT_ANOMALIES)) : null;
+      // The result travels as one Temporal payload: it stays far below 256 KB whatever the file spans.
+      const transactions = summary && { ...summary, perDay: summary.perDay.slice(-MAX_RESULT_DAYS), perCategory: summary.perCategory.slice(0, MAX_RESULT_CATEGORIES) };
       const series = plan.layout.kind === 'timeseries' ? await seriesSummary(record, plan, args.seriesAnomalies, args.period) : null;
       const finished = await withStore('finishBatch', () => batches.finishBatch(plan.batchId, { status: 'completed' }));
       const result = resultOf(finished, { alerts: args.alerts, transactions, series });
