@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { AlertClaim, AlertMessage, AnomalyStore, Mailer } from '../activities/ports';
+import type { AlertClaim, AlertMessage, AnomalyStore, Mailer, RecordedDeliveryStatus } from '../activities/ports';
 import type { ArgusConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { MailerError } from '../infra/mail/mailer-error';
@@ -21,6 +21,16 @@ import { PermanentStoreError } from '../infra/sql/errors';
  * reset) until the transaction's delivery budget is spent, then to the poison queue. The budget counts
  * the ledger's recorded attempts, not the message's dequeueCount: a copy returned because another
  * dispatcher held the lease was dequeued without any delivery being attempted.
+ *
+ * The ledger is what makes all of that true, so a ledger write that fails is never taken as harmless:
+ * - a claim that cannot be made sends nothing: the message is left for a later attempt (error logged);
+ * - an outcome that cannot be recorded (email sent, attempt failed, alert dead-lettered) is kept in
+ *   memory and logged as an error, and from then on this dispatcher sends no email and takes no message
+ *   until the ledger has taken every such outcome (retried before each poll, with back-off). Without
+ *   that, an attempt that is never counted is retried forever instead of dead-lettered, and a claim
+ *   that never becomes 'sent' lets a copy of the message send a second email once the lease ends.
+ *   A ledger that refuses every write (e.g. a statement Azure SQL rejects) therefore costs at most one
+ *   email per dispatcher process, not one per copy, and the dispatcher stops and says so.
  */
 
 export interface DrainCounts {
@@ -35,6 +45,11 @@ export interface DrainCounts {
   undecodable: number;
   /** Left on the queue because a dependency other than the mailer failed; they reappear after the timeout. */
   deferred: number;
+  /**
+   * Delivery outcomes known but not yet in the ledger after this drain (its writes failed). While there is
+   * any, the dispatcher sends nothing and receives nothing: received is 0.
+   */
+  unrecorded: number;
 }
 
 export interface AlertDispatcher {
@@ -111,7 +126,9 @@ async function withRetries<T>(attempts: number, gapMs: number, fn: () => Promise
   throw lastError;
 }
 
-type Outcome = keyof Omit<DrainCounts, 'received'>;
+type Outcome = keyof Omit<DrainCounts, 'received' | 'unrecorded'>;
+
+type DeliveryOutcome = { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string };
 
 /** Host, pid and a random part: two dispatchers in one process (tests, or a restart reusing a pid) never share a claim. */
 function defaultClaimant(): string {
@@ -134,15 +151,44 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   const retryDelay = (attempt: number, error: MailerError) => retryDelaySeconds(attempt, error, retryPolicy);
   const idle = options.idlePollMs ?? { min: 500, max: 5_000 };
   const outage = options.outageBackoffMs ?? { min: 1_000, max: 30_000 };
+  /** Outcomes the ledger refused, by transaction, oldest first; no email goes out while there is any. */
+  const unrecorded = new Map<string, DeliveryOutcome>();
+
+  /** Records an outcome (a few tries); when the ledger refuses it, keeps it for later and stops sending. */
+  async function record(transactionId: string, outcome: DeliveryOutcome, what: string): Promise<void> {
+    try {
+      await withRetries(3, 200, () => store.recordAlertDelivery(transactionId, outcome));
+    } catch (error) {
+      unrecorded.set(transactionId, outcome);
+      logger.error(
+        { transactionId, status: outcome.status, err: describe(error) },
+        `${what}, but the delivery ledger refused to record it: no email is sent until it does`,
+      );
+    }
+  }
+
+  /** Writes the outcomes the ledger refused earlier, oldest first; true once none is left. */
+  async function recordLate(): Promise<boolean> {
+    for (const [transactionId, outcome] of unrecorded) {
+      try {
+        await store.recordAlertDelivery(transactionId, outcome);
+      } catch (error) {
+        logger.error(
+          { transactionId, status: outcome.status, unrecorded: unrecorded.size, err: describe(error) },
+          'the delivery ledger still refuses writes: no email is sent until it records the outcomes it missed',
+        );
+        return false;
+      }
+      unrecorded.delete(transactionId);
+      logger.warn({ transactionId, status: outcome.status }, 'delivery outcome recorded late');
+    }
+    return true;
+  }
 
   async function deadLetter(received: ReceivedAlert & { kind: 'alert' }, reason: string): Promise<Outcome> {
     const transactionId = received.alert.transaction_id;
     await consumer.moveToPoison(received, reason);
-    try {
-      await withRetries(3, 200, () => store.recordAlertDelivery(transactionId, { status: 'dead_lettered', error: reason }));
-    } catch (error) {
-      logger.error({ transactionId, err: describe(error) }, 'alert moved to the poison queue but its status could not be recorded');
-    }
+    await record(transactionId, { status: 'dead_lettered', error: reason }, 'alert moved to the poison queue');
     logger.warn({ transactionId, dequeueCount: received.dequeueCount, reason }, 'alert dead-lettered');
     return 'deadLettered';
   }
@@ -150,6 +196,12 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   async function handleAlert(received: ReceivedAlert & { kind: 'alert' }): Promise<Outcome> {
     const alert: AlertMessage = received.alert;
     const transactionId = alert.transaction_id;
+
+    // An earlier message of this batch could not record its outcome: nothing more is sent until it is.
+    if (unrecorded.size > 0) {
+      await consumer.release(received, retryPolicy.baseSeconds);
+      return 'deferred';
+    }
 
     let claim: AlertClaim;
     try {
@@ -162,8 +214,8 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         logger.warn({ transactionId, dequeueCount: received.dequeueCount, err: describe(error) }, 'alert dead-lettered: its delivery cannot be claimed');
         return 'deadLettered';
       }
-      // Without the ledger we cannot tell whether the email already went or is going: leave it for later.
-      logger.warn({ transactionId, err: describe(error) }, 'delivery could not be claimed; alert left on the queue');
+      // Without the ledger we cannot tell whether the email already went or is going: never send, leave it for later.
+      logger.error({ transactionId, err: describe(error) }, 'delivery could not be claimed; nothing sent, alert left on the queue');
       await consumer.release(received, retryPolicy.baseSeconds);
       return 'deferred';
     }
@@ -191,12 +243,9 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         return deadLetter(received, `gave up after ${attempt} deliveries: ${error.message}`);
       }
       const delaySeconds = retryDelay(attempt, error);
-      try {
-        await store.recordAlertDelivery(transactionId, { status: 'retrying', error: error.message });
-      } catch (storeError) {
-        // The claim then stays until its lease ends: other copies wait that long, none sends meanwhile.
-        logger.warn({ transactionId, err: describe(storeError) }, 'could not record the failed delivery attempt');
-      }
+      // Uncounted, this attempt would not bring the alert nearer the poison queue: until it is recorded
+      // nothing more is sent (our claim keeps other copies waiting until its lease ends).
+      await record(transactionId, { status: 'retrying', error: error.message }, 'email failed');
       await consumer.release(received, delaySeconds);
       logger.info(
         { transactionId, attempt, dequeueCount: received.dequeueCount, status: error.status, delaySeconds, err: error.message },
@@ -205,13 +254,9 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       return 'retried';
     }
 
-    try {
-      await withRetries(3, 200, () => store.recordAlertDelivery(transactionId, { status: 'sent', providerMessageId: providerMessageId ?? undefined }));
-    } catch (error) {
-      // The email went out. Keeping the message would send it again, so at-most-once wins: delete it anyway.
-      // Our claim still shields the transaction from other copies until its lease ends.
-      logger.error({ transactionId, err: describe(error) }, 'email sent but its delivery could not be recorded');
-    }
+    // The email went out. If the ledger refuses 'sent', keeping the message would send it again, so it is
+    // deleted anyway; the outcome is kept until the ledger takes it, and nothing else is sent meanwhile.
+    await record(transactionId, { status: 'sent', providerMessageId: providerMessageId ?? undefined }, 'email sent');
     await consumer.delete(received);
     logger.info({ transactionId, providerMessageId, attempt, dequeueCount: received.dequeueCount }, 'alert email sent');
     return 'sent';
@@ -227,7 +272,21 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
   }
 
   async function drainOnce(): Promise<DrainCounts> {
-    const counts: DrainCounts = { received: 0, sent: 0, duplicates: 0, retried: 0, busy: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
+    const counts: DrainCounts = {
+      received: 0,
+      sent: 0,
+      duplicates: 0,
+      retried: 0,
+      busy: 0,
+      deadLettered: 0,
+      undecodable: 0,
+      deferred: 0,
+      unrecorded: 0,
+    };
+    if (!(await recordLate())) {
+      counts.unrecorded = unrecorded.size;
+      return counts;
+    }
     const batch = await consumer.receive(batchSize, visibilityTimeoutSeconds);
     counts.received = batch.length;
     // One at a time: a second copy in this batch then finds the first one's delivery settled, not busy.
@@ -240,6 +299,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
         logger.warn({ messageId: received.messageId, err: describe(error) }, 'alert handling interrupted; it will be redelivered');
       }
     }
+    counts.unrecorded = unrecorded.size;
     return counts;
   }
 
@@ -247,6 +307,7 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     let idleMs = idle.min;
     let outageMs = outage.min;
     let queueDown = false;
+    let ledgerMs = outage.min;
     while (!signal.aborted) {
       let counts: DrainCounts;
       try {
@@ -261,6 +322,13 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
       if (queueDown) logger.info('alert queue reachable again');
       queueDown = false;
       outageMs = outage.min;
+      if (counts.unrecorded > 0 && counts.received === 0) {
+        // The ledger refuses writes: retry it with the outage back-off, not the idle poll.
+        await sleep(ledgerMs, signal);
+        ledgerMs = Math.min(outage.max, ledgerMs * 2);
+        continue;
+      }
+      ledgerMs = outage.min;
       if (counts.received === 0) {
         await sleep(idleMs, signal);
         idleMs = Math.min(idle.max, idleMs * 2);

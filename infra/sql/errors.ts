@@ -7,6 +7,12 @@
 /**
  * Azure SQL / SQL Server error numbers that Microsoft documents as transient, plus lock contention.
  * https://learn.microsoft.com/azure/azure-sql/database/troubleshoot-common-errors-issues
+ *
+ * These are numbers the server sends in an error token, which tedious (the driver mssql uses here)
+ * passes on as the error's `number` (mssql: `err.number`, or `err.originalError.info.number`).
+ * Client-side conditions have no server number under tedious: ADO.NET's -2 (command timeout) and the
+ * SNI numbers 64, 233, 10053, 10054, 10060 (connection dropped, reset, timed out) are SqlClient's and
+ * never appear here; tedious reports those as the codes in TRANSIENT_DRIVER_CODES.
  */
 export const TRANSIENT_SQL_SERVER_NUMBERS: ReadonlySet<number> = new Set([
   40613, // database not currently available
@@ -17,33 +23,64 @@ export const TRANSIENT_SQL_SERVER_NUMBERS: ReadonlySet<number> = new Set([
   49918, // not enough resources to process the request
   49919, // too many create/update operations in progress
   49920, // too many operations in progress
-  4060, // cannot open database (serverless database resuming)
+  4060, // cannot open database (serverless database resuming); at login tedious drops the number, see below
   4221, // login to read-secondary failed: replica not ready
   10928, // resource limit reached
   10929, // resource limit reached (min guarantee)
-  10053, // transport-level error: connection aborted
-  10054, // transport-level error: connection reset by peer
-  10060, // network-related error: connection timed out
-  233, // connection initialised but then dropped
-  64, // connection dropped during login
   1205, // chosen as deadlock victim
   1222, // lock request timeout exceeded
-  -2, // client-side command timeout (ADO.NET's number for it)
 ]);
 
-/** mssql/tedious error codes that mean the connection or the request went away, not that the SQL was wrong. */
+/**
+ * mssql/tedious/Node error codes that mean the connection or the request went away, not that the SQL
+ * was wrong. What tedious 19 really produces (node_modules/tedious/lib/connection.js):
+ *   ETIMEOUT     request timeout (RequestError), connect timeout and cancel timeout (ConnectionError)
+ *   ESOCKET      a socket error while connecting or once connected: "Connection lost - ..." (its cause
+ *                carries Node's code: ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE, ENOTFOUND, ...)
+ *   ECLOSE       "Connection closed before request completed." (the connection ended under a request)
+ *   ECONNRESET   the server ended the socket ("socket hang up")
+ *   EINSTLOOKUP  the SQL Browser instance lookup failed or timed out
+ * A socket error while a request is in flight reaches the request as Node's raw error, which mssql
+ * wraps keeping its code: ECONNRESET, EPIPE, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ...
+ * mssql itself adds ENOTOPEN (pool not connected yet, or reconnecting) and ECONNCLOSED.
+ * Not transient: ELOGIN (bad credentials or database name, unless the server's reason was transient,
+ * see isTransientLogin), ECANCEL (cancelled by us), EINVALIDSTATE and EREQINPROG (a bug), EREQUEST
+ * (the server refused the SQL: decided by the number).
+ */
 export const TRANSIENT_DRIVER_CODES: ReadonlySet<string> = new Set([
-  'ESOCKET',
   'ETIMEOUT',
+  'ESOCKET',
+  'ECLOSE',
   'ECONNRESET',
   'ECONNCLOSED',
   'ECONNREFUSED',
   'ECONNABORTED',
+  'ETIMEDOUT',
   'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
   'EAI_AGAIN',
-  'ENOTOPEN', // pool not connected yet (or reconnecting)
-  'EINSTLOOKUP', // SQL Browser lookup timed out
+  'ENOTOPEN',
+  'EINSTLOOKUP',
 ]);
+
+/**
+ * A login the server refused for a transient reason. tedious reports every login failure as a
+ * ConnectionError with code ELOGIN and the server's message, without its number: it marks
+ * `isTransient` only while its own retries (maxRetriesOnTransientErrors, numbers 4060, 10928, 10929,
+ * 40197, 40501, 40613) last, so the error that reaches us after them carries only the message. These
+ * are the documented messages of Azure SQL's transient login errors (serverless resume, failover,
+ * throttling).
+ */
+const TRANSIENT_LOGIN_MESSAGES: readonly RegExp[] = [
+  /is not currently available/i, // 40613
+  /service is currently busy/i, // 40501
+  /service has encountered an error processing your request/i, // 40197
+  /not enough resources to process request/i, // 49918
+  /too many (create or update )?operations in progress/i, // 49919, 49920
+  /limit for the database is \d+ and has been reached/i, // 10928, 10929
+];
 
 /** SQLite result codes (better-sqlite3 `err.code`, including extended codes like SQLITE_BUSY_SNAPSHOT). */
 const TRANSIENT_SQLITE_PREFIXES = ['SQLITE_BUSY', 'SQLITE_LOCKED'] as const;
@@ -97,10 +134,21 @@ export function classifyStoreError(err: unknown): StoreErrorKind {
 
   if (sqlNumbersOf(err).some((n) => TRANSIENT_SQL_SERVER_NUMBERS.has(n))) return 'transient';
   const codes = codesOf(err);
-  // ELOGIN is bad credentials or a missing database unless a transient number said otherwise above.
   if (codes.some((c) => TRANSIENT_DRIVER_CODES.has(c))) return 'transient';
+  // ELOGIN is bad credentials or a missing database unless the server's reason was a transient one.
+  if (codes.includes('ELOGIN') && isTransientLogin(err)) return 'transient';
   if (codes.some((c) => TRANSIENT_SQLITE_PREFIXES.some((p) => c.startsWith(p)))) return 'transient';
+  // The pool (tarn) found no free connection in time: every connection busy, or connecting slowly.
+  if (related(err).some((e) => (e as { constructor?: { name?: unknown } }).constructor?.name === 'TimeoutError')) return 'transient';
   return 'permanent';
+}
+
+function isTransientLogin(err: unknown): boolean {
+  return related(err).some(
+    (e) =>
+      (e as { isTransient?: unknown }).isTransient === true ||
+      TRANSIENT_LOGIN_MESSAGES.some((pattern) => pattern.test(messageOf(e))),
+  );
 }
 
 /** Wraps any failure of a store operation into a Transient- or PermanentStoreError (idempotent). */

@@ -63,6 +63,12 @@ ORDER BY run_id;`;
  * Inserts the results passed as one JSON array (@results; OPENJSON keeps the parameter count at a few
  * whatever the row count), skipping ids already stored, only while the model exists. ORDER BY makes
  * the identity (seq) follow the row order. Returns inserted = -1 when the model is gone.
+ *
+ * An OPENJSON column has the database's default collation and model_results.result_id is
+ * Latin1_General_100_BIN2: comparing them without COLLATE fails with error 468 wherever the default
+ * is not BIN2 (Azure SQL's is case-insensitive). The COLLATE goes on the OPENJSON side (the column's
+ * own collation, so the unique index still serves the lookup; sqlfluff's grammar does not take
+ * COLLATE inside OPENJSON's WITH list).
  */
 export const RECORD_MODEL_RESULTS = `
 SET XACT_ABORT ON;
@@ -84,7 +90,7 @@ BEGIN
   ) AS r
   WHERE NOT EXISTS (
     SELECT 1 FROM dbo.model_results AS m WITH (UPDLOCK, HOLDLOCK)
-    WHERE m.tenant = @tenant AND m.run_id = @run_id AND m.result_id = r.result_id
+    WHERE m.tenant = @tenant AND m.run_id = @run_id AND m.result_id = r.result_id COLLATE Latin1_General_100_BIN2
   )
   ORDER BY r.row_index;
   SET @inserted = @@ROWCOUNT;

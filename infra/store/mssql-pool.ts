@@ -2,7 +2,14 @@ import sql from 'mssql';
 import type { Logger } from '../logger';
 import { PermanentStoreError, toStoreError } from '../sql/errors';
 import { type Migration, splitTsqlBatches } from './migrations';
-import { CREATE_SCHEMA_MIGRATIONS, GET_APPLIED_MIGRATION, LOCK_MIGRATIONS, RECORD_MIGRATION } from './mssql-statements';
+import {
+  CHECK_COMPATIBILITY_LEVEL,
+  CREATE_SCHEMA_MIGRATIONS,
+  GET_APPLIED_MIGRATION,
+  LEGACY_LOCAL_TIMESTAMPS,
+  LOCK_MIGRATIONS,
+  RECORD_MIGRATION,
+} from './mssql-statements';
 
 /** One bound parameter of a statement: its `@name`, its SQL type and its value. */
 export type MssqlInput = [name: string, type: sql.ISqlType | (() => sql.ISqlType), value: unknown];
@@ -95,10 +102,47 @@ export class MssqlPool {
 }
 
 /**
+ * Editions of applied migrations that were edited since, and what the current edition adds that
+ * matters on a database where the earlier one ran. An applied migration is never run again (its
+ * checksum is recorded); an edition listed here is expected, so it is reported at info level with
+ * what was not applied, and `check` looks at what still may need doing; any other edit is a warning.
+ *
+ * 001 (issue #7): its current edition drops and recreates what blocks widening the finance tracker's
+ * INT ids to BIGINT, and converts the tracker's local-time created_at to UTC. Where the earlier edition
+ * ran, the widening succeeded without it (or 001 would have failed and not been recorded); the
+ * created_at columns may still hold local time, which only a server not on UTC produces (never Azure
+ * SQL Database), and that is checked on every start and logged as an error with the fix.
+ */
+export const EARLIER_EDITIONS: Record<number, Record<string, { note: string; check?: (request: () => sql.Request, logger?: Logger) => Promise<void> }>> = {
+  1: {
+    '6722d67728719a392d6034106dbbcc0cecd97a7737e04bf34f8a34a527a8872e': {
+      note:
+        'migration 1 ran in its edition before issue #7; the current edition only adds steps for upgrading the ' +
+        "finance tracker's tables in place (recreating indexes that block widening its ids, converting its local created_at to UTC)",
+      check: async (request, logger) => {
+        const local = await request().query<{ table_name: string; time_zone: string | null; offset_minutes: number }>(LEGACY_LOCAL_TIMESTAMPS);
+        if (local.recordset.length === 0) return;
+        logger?.error(
+          {
+            tables: local.recordset.map((r) => r.table_name),
+            timeZone: local.recordset[0]!.time_zone,
+            offsetMinutes: local.recordset[0]!.offset_minutes,
+          },
+          "the finance tracker's created_at columns still hold this server's local time, not UTC (migration 1 ran in an edition " +
+            "that did not convert them): convert them as README 'Upgrading the finance tracker's database' shows",
+        );
+      },
+    },
+  },
+};
+
+/**
  * Applies each pending migration in its own transaction under an exclusive application lock, so
- * concurrent starters (the anomaly and the model store, several workers) agree on what ran.
+ * concurrent starters (the anomaly and the model store, several workers) agree on what ran. First checks
+ * the database's compatibility level (error 50005 with the fix when it is below 130).
  */
 export async function applyMssqlMigrations(pool: MssqlPool, migrations: Migration[], logger?: Logger): Promise<void> {
+  await pool.query('migrate', CHECK_COMPATIBILITY_LEVEL, []);
   for (const migration of migrations) {
     await pool.inTransaction(
       'migrate',
@@ -112,7 +156,13 @@ export async function applyMssqlMigrations(pool: MssqlPool, migrations: Migratio
         const applied = done.recordset[0];
         if (applied) {
           if (applied.checksum !== migration.checksum) {
-            logger?.warn({ version: migration.version }, 'applied migration was edited since; not re-applied');
+            const earlier = EARLIER_EDITIONS[migration.version]?.[applied.checksum];
+            if (earlier) {
+              logger?.info({ version: migration.version, name: migration.name }, earlier.note);
+              await earlier.check?.(() => transaction.request(), logger);
+            } else {
+              logger?.warn({ version: migration.version }, 'applied migration was edited since; not re-applied');
+            }
           }
           return;
         }

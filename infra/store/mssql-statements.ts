@@ -30,6 +30,47 @@ EXEC @lock_result = sp_getapplock
 IF @lock_result < 0
   THROW 50001, N'could not take the argus schema migration lock', 1;`;
 
+/**
+ * Run before any migration, on every start: OPENJSON (every batch chunk, the tracked model results)
+ * and AT TIME ZONE (migration 001's legacy timestamp conversion) need database compatibility level
+ * 130 or higher, and a database at a lower level fails them only when they first run. Says how to
+ * raise it (error 50005, so it is a permanent failure: retrying will not help).
+ */
+export const CHECK_COMPATIBILITY_LEVEL = `
+SET NOCOUNT ON;
+DECLARE @level INT = (SELECT compatibility_level FROM sys.databases WHERE database_id = DB_ID());
+IF @level < 130
+BEGIN
+  DECLARE @message NVARCHAR(2048) = CONCAT(
+    N'Argus needs database compatibility level 130 or higher (OPENJSON, AT TIME ZONE); database ', QUOTENAME(DB_NAME()),
+    N' is at ', @level, N'. Raise it, then start Argus again: ALTER DATABASE ', QUOTENAME(DB_NAME()),
+    N' SET COMPATIBILITY_LEVEL = 130; (or the server''s highest: 150 on SQL Server 2019, 160 on 2022 and Azure SQL).');
+  THROW 50005, @message, 1;
+END;`;
+
+/**
+ * Which of the finance tracker's created_at columns still hold the server's local time (DATETIME with
+ * its GETDATE() default) on a server that is not on UTC. Asked only where migration 001 ran in an
+ * edition that did not convert them (mssql-pool.ts: EARLIER_EDITIONS).
+ */
+export const LEGACY_LOCAL_TIMESTAMPS = `
+SET NOCOUNT ON;
+DECLARE @time_zone NVARCHAR(128) = NULL;
+IF CAST(SERVERPROPERTY('EngineEdition') AS INT) IN (5, 8) OR CAST(SERVERPROPERTY('ProductMajorVersion') AS INT) >= 16
+  EXEC sys.sp_executesql N'SET @tz = CURRENT_TIMEZONE_ID();', N'@tz NVARCHAR(128) OUTPUT', @tz = @time_zone OUTPUT;
+SELECT
+  OBJECT_NAME(c.object_id) AS table_name,
+  @time_zone AS time_zone,
+  DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) AS offset_minutes
+FROM sys.columns AS c
+JOIN sys.default_constraints AS d ON d.parent_object_id = c.object_id AND d.parent_column_id = c.column_id
+WHERE c.object_id IN (OBJECT_ID(N'dbo.anomaly_stats'), OBJECT_ID(N'dbo.anomaly_transactions'))
+  AND c.name = N'created_at'
+  AND TYPE_NAME(c.system_type_id) = N'datetime'
+  AND LOWER(d.[definition]) = N'(getdate())'
+  AND COALESCE(@time_zone, N'') <> N'UTC'
+  AND NOT (@time_zone IS NULL AND DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) = 0);`;
+
 export const GET_APPLIED_MIGRATION = `
 SELECT version, checksum FROM dbo.schema_migrations WHERE version = @version;`;
 
@@ -214,12 +255,18 @@ SELECT
 /**
  * One delivery attempt: attempts + 1, and the transaction's alert status follows a final verdict.
  * Once an email went out the delivery stays 'sent': a duplicate message must not reopen it.
+ *
+ * @delivery.transaction_id carries the ids' collation (Latin1_General_100_BIN2, as in
+ * anomaly_transactions and alert_deliveries): a table variable's column without COLLATE has the
+ * database's default collation, and joining it to anomaly_transactions.transaction_id on a database
+ * whose default is not BIN2 (Azure SQL's is case-insensitive) fails every call with error 468.
+ * infra/sql/check_tsql.py's collation check catches that.
  */
 export const RECORD_ALERT_DELIVERY = `
 SET XACT_ABORT ON;
 SET NOCOUNT ON;
 DECLARE @delivery TABLE (
-  transaction_id      NVARCHAR(128)  NOT NULL,
+  transaction_id      NVARCHAR(128)  COLLATE Latin1_General_100_BIN2 NOT NULL,
   status              NVARCHAR(16)   NOT NULL,
   attempts            INT            NOT NULL,
   last_error          NVARCHAR(4000) NULL,

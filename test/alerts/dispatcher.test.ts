@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AlertMessage, AnomalyStore, Mailer } from '../../activities/ports';
+import type { Logger } from '../../infra/logger';
+import { PermanentStoreError, TransientStoreError } from '../../infra/sql/errors';
 import { type ArgusConfig, loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import type { CaptureServer } from '../../infra/mail/capture-server';
@@ -96,12 +98,16 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
   }
 
   /** Drains repeatedly (waiting out visibility delays) until `done` says so; returns the summed counts. */
-  async function drainUntil(done: (total: DrainCounts) => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<DrainCounts> {
+  async function drainUntil(
+    done: (total: DrainCounts) => boolean | Promise<boolean>,
+    timeoutMs = 20_000,
+    using: AlertDispatcher = dispatcher,
+  ): Promise<DrainCounts> {
     const total = noCounts();
     const deadline = Date.now() + timeoutMs;
     while (!(await done(total))) {
       if (Date.now() > deadline) assert.fail(`dispatcher did not get there in ${timeoutMs} ms: ${JSON.stringify(total)}`);
-      const counts = await dispatcher.drainOnce();
+      const counts = await using.drainOnce();
       addCounts(total, counts);
       if (counts.received === 0) await new Promise((r) => setTimeout(r, 100));
     }
@@ -109,7 +115,7 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
   }
 
   function noCounts(): DrainCounts {
-    return { received: 0, sent: 0, duplicates: 0, retried: 0, busy: 0, deadLettered: 0, undecodable: 0, deferred: 0 };
+    return { received: 0, sent: 0, duplicates: 0, retried: 0, busy: 0, deadLettered: 0, undecodable: 0, deferred: 0, unrecorded: 0 };
   }
 
   function addCounts(total: DrainCounts, counts: DrainCounts): DrainCounts {
@@ -370,6 +376,175 @@ describe('alert dispatcher: Azurite → dispatcher → SendGrid capture, SQLite 
     const [poisoned] = await queue.peekPoison();
     assert.equal(poisoned?.alert?.transaction_id, orphan.transaction_id);
     assert.match(poisoned?.reason ?? '', /could not be claimed after 2 deliveries/);
+  });
+
+  /**
+   * The store as the dispatcher sees it, with a ledger that can be made to refuse claims or records the
+   * way Azure SQL refused every RECORD_ALERT_DELIVERY before issue #7 (error 468, a collation conflict).
+   */
+  function brokenLedger() {
+    const state = { refuseClaims: false, refuseRecords: false, refusedClaims: 0, refusedRecords: 0 };
+    const collationConflict = () =>
+      Object.assign(
+        new Error('Cannot resolve the collation conflict between "SQL_Latin1_General_CP1_CI_AS" and "Latin1_General_100_BIN2" in the equal to operation.'),
+        { name: 'RequestError', code: 'EREQUEST', number: 468 },
+      );
+    const ledger: AlertDispatcherOptions['store'] = {
+      claimAlertDelivery: async (transactionId, claimant, leaseMs) => {
+        if (state.refuseClaims) {
+          state.refusedClaims++;
+          throw new TransientStoreError('claimAlertDelivery', Object.assign(new Error('Timeout: Request failed to complete in 15000ms'), { code: 'ETIMEOUT' }));
+        }
+        return store.claimAlertDelivery(transactionId, claimant, leaseMs);
+      },
+      recordAlertDelivery: async (transactionId, outcome) => {
+        if (state.refuseRecords) {
+          state.refusedRecords++;
+          throw new PermanentStoreError('recordAlertDelivery', collationConflict());
+        }
+        return store.recordAlertDelivery(transactionId, outcome);
+      },
+    };
+    return { ledger, state };
+  }
+
+  /** A logger that keeps what the dispatcher logs at warn and error. */
+  function capturingLogger() {
+    const logged: { level: string; message: string }[] = [];
+    const at = (level: string) => (fields: unknown, message?: string) => {
+      logged.push({ level, message: typeof fields === 'string' ? fields : (message ?? '') });
+    };
+    const logger = { debug: () => undefined, info: () => undefined, warn: at('warn'), error: at('error') } as unknown as Logger;
+    return { logger, logged };
+  }
+
+  it('a ledger that refuses to record "sent": one email, then nothing more is sent or taken until it records it; a copy never sends a second email', async () => {
+    const { ledger, state } = brokenLedger();
+    const { logger, logged } = capturingLogger();
+    const replica = makeDispatcher({ store: ledger, logger, batchSize: 1, visibilityTimeoutSeconds: 2 });
+    const first = await anomalousTransaction();
+    const second = await anomalousTransaction();
+    await queue.send(first);
+    await queue.send(first); // a copy, as a workflow retry or retryFailedAlerts makes
+    await queue.send(second);
+    state.refuseRecords = true;
+
+    // Well past the 2 s lease the first email's claim holds.
+    const broken = noCounts();
+    const until = Date.now() + 3_500;
+    while (Date.now() < until) {
+      addCounts(broken, await replica.drainOnce());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Whichever message the queue handed out first was sent; nothing after it.
+    assert.ok(emailsFor(first.transaction_id).length <= 1, 'the copy sent a second email');
+    assert.equal(emailsFor(first.transaction_id).length + emailsFor(second.transaction_id).length, 1, 'an email went out while the ledger refused writes');
+    const sentOne = emailsFor(first.transaction_id).length === 1 ? first : second;
+    assert.equal(broken.sent, 1, JSON.stringify(broken));
+    assert.equal(broken.received, 1, `messages were taken while the ledger refused writes: ${JSON.stringify(broken)}`);
+    assert.ok(state.refusedRecords >= 2, 'the refused outcome is retried');
+    assert.equal((await store.getAlertDelivery(sentOne.transaction_id))?.status, 'pending', 'the claim never became sent');
+    assert.ok(
+      logged.some((l) => l.level === 'error' && /email sent, but the delivery ledger refused to record it/.test(l.message)),
+      JSON.stringify(logged),
+    );
+    assert.ok(logged.some((l) => l.level === 'error' && /still refuses writes/.test(l.message)), JSON.stringify(logged));
+
+    // The ledger takes writes again: the outcome is recorded late, the copy is dropped, the other alert sent.
+    state.refuseRecords = false;
+    const healed = noCounts();
+    const deadline = Date.now() + 20_000;
+    while ((await queue.approximateCount('alerts')) > 0) {
+      assert.ok(Date.now() < deadline, `not settled: ${JSON.stringify(healed)}`);
+      const counts = await replica.drainOnce();
+      addCounts(healed, counts);
+      if (counts.received === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(emailsFor(first.transaction_id).length, 1);
+    assert.equal(emailsFor(second.transaction_id).length, 1);
+    assert.equal(healed.duplicates, 1, JSON.stringify(healed));
+    for (const alert of [first, second]) {
+      const delivery = await store.getAlertDelivery(alert.transaction_id);
+      assert.equal(delivery?.status, 'sent');
+      assert.equal(delivery?.attempts, 1);
+      assert.equal((await store.getTransaction(alert.transaction_id))?.alertStatus, 'sent');
+    }
+  });
+
+  it('an attempt the ledger cannot count is not retried until it is counted, so a failing alert still reaches the poison queue after 5', async () => {
+    const { ledger, state } = brokenLedger();
+    const { logger, logged } = capturingLogger();
+    const replica = makeDispatcher({ store: ledger, logger });
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    capture.failNext({ status: 500, times: 1000 });
+    state.refuseRecords = true;
+
+    const broken = noCounts();
+    const until = Date.now() + 3_500;
+    while (Date.now() < until) {
+      addCounts(broken, await replica.drainOnce());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(capture.attempts().length, 1, 'sent again although the failed attempt was never counted');
+    assert.equal(broken.retried, 1, JSON.stringify(broken));
+    assert.ok(logged.some((l) => l.level === 'error' && /email failed, but the delivery ledger refused/.test(l.message)), JSON.stringify(logged));
+
+    state.refuseRecords = false;
+    const total = await drainUntil((t) => t.deadLettered > 0, 30_000, replica);
+    assert.equal(total.deadLettered, 1);
+    assert.equal(capture.attempts().length, 5, 'five sends in all: the uncounted one was counted late');
+    const delivery = await store.getAlertDelivery(alert.transaction_id);
+    assert.equal(delivery?.status, 'dead_lettered');
+    assert.equal(delivery?.attempts, 5);
+    assert.equal((await queue.peekPoison())[0]?.alert?.transaction_id, alert.transaction_id);
+  });
+
+  it('a claim the ledger refuses sends nothing and leaves the message for a later attempt', async () => {
+    const { ledger, state } = brokenLedger();
+    const { logger, logged } = capturingLogger();
+    const replica = makeDispatcher({ store: ledger, logger });
+    const alert = await anomalousTransaction();
+    await queue.send(alert);
+    state.refuseClaims = true;
+
+    const counts = await replica.drainOnce();
+    assert.deepEqual(counts, { ...noCounts(), received: 1, deferred: 1 });
+    assert.equal(capture.attempts().length, 0);
+    assert.equal(await queue.approximateCount('alerts'), 1, 'the message stays on the queue');
+    assert.ok(logged.some((l) => l.level === 'error' && /could not be claimed; nothing sent/.test(l.message)), JSON.stringify(logged));
+
+    state.refuseClaims = false;
+    const total = await drainUntil(() => emailsFor(alert.transaction_id).length > 0, 10_000, replica);
+    assert.equal(total.sent, 1);
+    assert.equal((await store.getAlertDelivery(alert.transaction_id))?.attempts, 1);
+  });
+
+  it('run() backs off while the ledger refuses writes and resumes sending once it takes them', async () => {
+    const { ledger, state } = brokenLedger();
+    const replica = makeDispatcher({ store: ledger, outageBackoffMs: { min: 100, max: 400 } });
+    const first = await anomalousTransaction();
+    const second = await anomalousTransaction();
+    await queue.send(first);
+    state.refuseRecords = true;
+    const controller = new AbortController();
+    const loop = replica.run(controller.signal);
+    try {
+      await waitFor(() => emailsFor(first.transaction_id).length === 1, { what: 'the first email' });
+      await queue.send(second);
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal(emailsFor(second.transaction_id).length, 0, 'sent while the ledger refused writes');
+      const refusedBefore = state.refusedRecords;
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.ok(state.refusedRecords - refusedBefore <= 4, `retried the ledger ${state.refusedRecords - refusedBefore} times in 1 s: no back-off`);
+      state.refuseRecords = false;
+      await waitFor(() => emailsFor(second.transaction_id).length === 1, { what: 'the email once the ledger is back', timeoutMs: 15_000 });
+    } finally {
+      controller.abort();
+      await loop;
+    }
+    assert.equal(emailsFor(first.transaction_id).length, 1);
+    assert.equal((await store.getAlertDelivery(first.transaction_id))?.status, 'sent');
   });
 
   it('run() keeps polling through a queue outage and delivers once the queue is back; abort stops it', async () => {

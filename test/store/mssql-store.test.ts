@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { loadConfig } from '../../infra/config';
 import { MssqlAnomalyStore } from '../../infra/store/mssql-store';
 import { CONTRACT_ID_PREFIX, describeStoreContract } from './store-contract';
@@ -13,6 +14,23 @@ const connectionString = (() => {
 })();
 
 if (connectionString) {
+  describe('Azure SQL / SQL Server database under test (SQL_CONNECTION_STRING)', function () {
+    it("has a default collation other than the ids' Latin1_General_100_BIN2, so a collation conflict (error 468) would show here", async function () {
+      const pool = await new sql.ConnectionPool(connectionString).connect();
+      try {
+        const result = await pool.request().query<{ collation: string; level: number }>(`
+          SELECT CONVERT(NVARCHAR(128), DATABASEPROPERTYEX(DB_NAME(), 'Collation')) AS collation,
+                 (SELECT compatibility_level FROM sys.databases WHERE database_id = DB_ID()) AS level;`);
+        const { collation, level } = result.recordset[0]!;
+        assert.ok(level >= 130, `compatibility level ${level}: the migrator refuses below 130`);
+        // A database whose default is the ids' own collation cannot show a conflict between them; say so.
+        if (collation.toLowerCase() === 'latin1_general_100_bin2') this.skip();
+      } finally {
+        await pool.close();
+      }
+    });
+  });
+
   describeStoreContract('Azure SQL / SQL Server (SQL_CONNECTION_STRING)', async () => ({
     open: async () => new MssqlAnomalyStore(connectionString),
     dispose: async () => {
