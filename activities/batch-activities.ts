@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import {
@@ -24,7 +23,7 @@ import { parseIsoTimestamp } from '../contracts/timeseries';
 import { InvalidInputError } from '../contracts/transaction';
 import { MIN_POINTS, TimeSeriesInputError, detectEntireSeries } from '../detection/timeseries/detect';
 import { planTransactionChunk } from './batch-plan';
-import { invalidInput, storeGuard } from './failures';
+import { heartbeat, invalidInput, storeGuard } from './failures';
 import type {
   AlertQueue,
   BatchCounts,
@@ -110,14 +109,6 @@ const MAX_RESULT_ARRAY_POINTS = 1_000;
 const MAX_RESULT_DAYS = 400;
 const MAX_RESULT_CATEGORIES = 100;
 
-function heartbeat(details: unknown): void {
-  // Outside an activity (a direct call in a unit test) there is nothing to report to.
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // not running as an activity
-  }
-}
 
 function fileProblem(field: string, message: string): ApplicationFailure {
   return invalidInput(new InvalidInputError([{ field, message }]));

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { InvalidInputError } from '../contracts/transaction';
 
@@ -26,4 +27,13 @@ export function storeGuard(isTransientStoreError: (err: unknown) => boolean) {
       });
     }
   };
+}
+
+/** Reports progress of a long activity; a no-op outside one (a direct call in a unit test or a benchmark). */
+export function heartbeat(details: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not running as an activity
+  }
 }

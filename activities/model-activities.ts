@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   type DataMatrix,
@@ -8,18 +9,40 @@ import {
   type ResultsPage,
   MAX_DETECT_OUTPUT_VALUES,
   STATS_KIND,
+  checkColumnLimit,
+  checkModelLimits,
   parseDataMatrix,
   parseModelKey,
 } from '../contracts/model';
 import { InvalidInputError } from '../contracts/transaction';
-import { type EngineLimits, type TrainedModel, asInvalidInput, detect, train, update } from './model-engine';
+import { type EngineLimits, type TrainedModel, asInvalidInput } from './model-engine';
+import { type ComputeResult, type ComputeTask, runComputeTask } from './model-compute';
+import type { ModelCompute } from './model-compute-pool';
 import type { ModelRecord, ModelStore, NewModelResult } from './ports';
 import { invalidInput, storeGuard } from './failures';
 
 export interface ModelActivityDeps {
   models: ModelStore;
+  /** Rows kept for refits and the model bounds (contracts/model.ts ModelLimits; defaults where not given). */
   modelLimits: EngineLimits;
   isTransientStoreError: (err: unknown) => boolean;
+  /**
+   * Where fits and detections compute: worker threads (workers/worker.ts gives every worker a pool), so the
+   * event loop stays free for heartbeats and other work. Without one they run inline (unit tests).
+   */
+  modelCompute?: ModelCompute;
+}
+
+/** How often a running fit heartbeats; the SDK sends at most one per 80 % of the heartbeat timeout. */
+const HEARTBEAT_EVERY_MS = 1_000;
+
+/** The current activity's context, or null outside one (a direct call in a test). */
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
+  }
 }
 
 export interface FitModelInput {
@@ -102,6 +125,28 @@ export function createModelActivities(deps: ModelActivityDeps) {
     }
   }
 
+  /**
+   * Runs the CPU-bound step off the event loop. A regular activity heartbeats while it runs, so a fit on a
+   * worker that died is retried within the heartbeat timeout rather than after its 15-minute limit; a
+   * cancelled activity (heartbeat timeout seen by the server, worker shutdown) stops the thread.
+   */
+  async function compute<T extends ComputeTask>(task: T, phase: string): Promise<ComputeResult<T>> {
+    if (!deps.modelCompute) return validated(() => runComputeTask(task));
+    const context = activityContext();
+    const heartbeats = context && !context.info.isLocal;
+    const beat = () => context?.heartbeat({ phase });
+    if (heartbeats) beat();
+    const timer = heartbeats ? setInterval(beat, HEARTBEAT_EVERY_MS) : null;
+    try {
+      return await deps.modelCompute.run(task, { signal: context?.cancellationSignal });
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw invalidInput(err);
+      throw err;
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+  }
+
   async function requireModel(key: ModelKey, load: { state?: boolean; trainingData?: boolean } = {}): Promise<ModelRecord> {
     const model = await withStore('getModel', () => models.getModel(key.tenant, key.runId, load));
     if (!model) throw modelNotFound(key);
@@ -125,9 +170,11 @@ export function createModelActivities(deps: ModelActivityDeps) {
     async trainAndSaveModel(input: FitModelInput): Promise<ModelInfo> {
       const key = validated(() => parseModelKey(input.key));
       const data = validated(() => parseDataMatrix(input.data));
+      // The same bounds as the SDK's, for callers that start the workflow some other way.
+      validated(() => checkModelLimits({ kind: input.kind, params: input.params, rows: data.length, cols: data[0].length }, modelLimits));
       const current = await withStore('getModel', () => models.getModel(key.tenant, key.runId));
       if (current?.recentOperations.includes(input.operationId)) return toModelInfo(current);
-      const trained = validated(() => train(input.kind, input.params, data, modelLimits));
+      const trained = await compute({ op: 'train', kind: input.kind, params: input.params, data, limits: modelLimits }, 'fitting');
       return save(key, trained, current, input.operationId);
     },
 
@@ -135,9 +182,17 @@ export function createModelActivities(deps: ModelActivityDeps) {
     async mergeIntoModel(input: UpdateModelInput): Promise<ModelInfo> {
       const key = validated(() => parseModelKey(input.key));
       const data = validated(() => parseDataMatrix(input.data));
+      validated(() => checkColumnLimit(data, modelLimits));
       const current = await requireModel(key, { state: true, trainingData: true });
       if (current.recentOperations.includes(input.operationId)) return toModelInfo(current);
-      const trained = validated(() => update(current, data, modelLimits));
+      if (current.kind !== STATS_KIND && current.trainingData) {
+        // Detector kinds refit on every kept row and the new ones: the fit's bounds apply to them all.
+        const rows = current.trainingData.length + data.length;
+        validated(() => checkModelLimits({ kind: current.kind, params: current.params, rows, cols: data[0].length }, modelLimits));
+      }
+      // A refit needs the kept rows, not the old state; stats merges into its state and keeps no rows.
+      const model = current.kind === STATS_KIND ? { ...current, trainingData: null } : { ...current, state: undefined };
+      const trained = await compute({ op: 'update', model, data, limits: modelLimits }, 'refitting');
       return save(key, trained, current, input.operationId);
     },
 
@@ -145,6 +200,7 @@ export function createModelActivities(deps: ModelActivityDeps) {
     async scoreWithModel(input: DetectInput): Promise<DetectResponse> {
       const key = validated(() => parseModelKey(input.key));
       const data = validated(() => parseDataMatrix(input.data, 'data', { allowSinglePoint: true }));
+      validated(() => checkColumnLimit(data, modelLimits));
       const model = await requireModel(key, { state: true });
       const perRow = model.kind === STATS_KIND ? 6 + 3 * model.dims : 3;
       if (data.length * perRow > MAX_DETECT_OUTPUT_VALUES) {
@@ -157,7 +213,7 @@ export function createModelActivities(deps: ModelActivityDeps) {
           ]),
         );
       }
-      const rows = validated(() => detect(model, data));
+      const rows = await compute({ op: 'detect', model, data }, 'scoring');
       if (input.track) {
         const results: NewModelResult[] = rows.map((r) => ({
           id: `${input.detectionId}:${r.row}`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, issuesOf } from '../contracts/transaction';
-import { type DataMatrix, type DetectedRow, STATS_KIND, statsParamsSchema } from '../contracts/model';
+import { type DataMatrix, type DetectedRow, type ModelLimits, STATS_KIND, modelLimits, stateTooLargeMessage, statsParamsSchema } from '../contracts/model';
 import { createDetector, DetectorInputError, detectorKinds, loadDetector } from '../detection';
 import { type StatsState, fitStats, scoreStats, updateStats } from '../detection/stats-model';
 import type { ModelRecord, ModelWrite } from './ports';
@@ -17,8 +17,40 @@ import type { ModelRecord, ModelWrite } from './ports';
  *   InvalidInput error saying so (fit a new model instead).
  */
 
-export interface EngineLimits {
-  maxTrainingRows: number;
+/** maxTrainingRows: rows kept for refits; the model bounds (contracts/model.ts) default where not given. */
+export type EngineLimits = { maxTrainingRows: number } & Partial<ModelLimits>;
+
+/** Length of the JSON a value is stored as (ASCII, so bytes); Infinity past what one string can hold. */
+function jsonBytes(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch (error) {
+    if (error instanceof RangeError) return Infinity;
+    throw error;
+  }
+}
+
+/**
+ * A fitted model passes through the worker's heap and into one database row: refuse one whose state is
+ * past ARGUS_MODEL_MAX_STATE_BYTES, and keep training rows for refits only while state and rows fit it
+ * together (a model without them is not updatable, as one fitted on more than maxTrainingRows rows).
+ */
+function boundStoredSize(trained: TrainedModel, limits: EngineLimits, refit: boolean): TrainedModel {
+  const max = modelLimits(limits).maxStateBytes;
+  const stateBytes = jsonBytes(trained.state);
+  if (stateBytes > max) throw new InvalidInputError([{ field: 'params', message: stateTooLargeMessage(stateBytes, limits) }]);
+  if (trained.trainingData === null) return trained;
+  const keptBytes = jsonBytes(trained.trainingData);
+  if (stateBytes + keptBytes <= max) return trained;
+  if (refit) {
+    throw new InvalidInputError([
+      {
+        field: 'data',
+        message: `${stateTooLargeMessage(stateBytes + keptBytes, limits, 'refitting would store the model and its training rows in')}; fit a new model instead`,
+      },
+    ]);
+  }
+  return { ...trained, trainingData: null };
 }
 
 export function modelKinds(): string[] {
@@ -59,6 +91,10 @@ function statsThreshold(params: z.output<typeof statsParamsSchema>): number {
 }
 
 export function train(kind: string, params: unknown, data: DataMatrix, limits: EngineLimits): TrainedModel {
+  return boundStoredSize(fit(kind, params, data, limits), limits, false);
+}
+
+function fit(kind: string, params: unknown, data: DataMatrix, limits: EngineLimits): TrainedModel {
   requireKnownKind(kind);
   if (kind === STATS_KIND) {
     const p = parseStatsParams(params);
@@ -114,7 +150,7 @@ export function update(model: ModelRecord, data: DataMatrix, limits: EngineLimit
       },
     ]);
   }
-  return train(model.kind, model.params, [...kept, ...data], limits);
+  return boundStoredSize(fit(model.kind, model.params, [...kept, ...data], limits), limits, true);
 }
 
 function pick(model: ModelRecord): Omit<TrainedModel, 'state' | 'trainedRows' | 'trainingData'> {

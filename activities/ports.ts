@@ -412,3 +412,59 @@ export interface BatchFiles {
   /** Up to `length` bytes from `offset` (fewer at the end of the file). */
   read(source: { kind: 'file'; path: string } | { kind: 'blob'; name: string }, offset: number, length: number): Promise<Buffer>;
 }
+
+// ── re-scoring ──
+
+/** A re-score run's windows (ISO-8601 UTC, end exclusive); a row's time is occurred_at, or created_at without it. */
+export interface RescoreWindow {
+  /** The run's key: the same windows and rules give the same key, so a repeated run changes nothing twice. */
+  runKey: string;
+  baselineFrom: string;
+  baselineTo: string;
+  scoreFrom: string;
+  scoreTo: string;
+  /** Leave rows flagged as anomalies out of the recomputed baselines. */
+  excludeAnomalies: boolean;
+}
+
+export interface RescoreRow {
+  /** The stored row's order, for paging. */
+  seq: number;
+  transactionId: string;
+  userId: number;
+  categoryId: number;
+  amount: number;
+  /** The first score, as stored. */
+  isAnomaly: boolean;
+  alertStatus: AlertStatus;
+}
+
+export interface RescoreResultWrite {
+  transactionId: string;
+  zScore: number | null;
+  isAnomaly: boolean;
+  newlyAnomalous: boolean;
+  baseline: Baseline | null;
+}
+
+export interface RescoreStore {
+  migrate(): Promise<void>;
+  /**
+   * Recomputes the run's (user, category) baselines from the stored transactions of the baseline window,
+   * in set-based statements, replacing an earlier computation of the same run; returns how many pairs.
+   */
+  buildRescoreBaselines(window: RescoreWindow): Promise<number>;
+  /** Up to `limit` stored transactions of the score window after `afterSeq`, in stored order, with the run's baselines of their pairs. */
+  readRescorePage(window: RescoreWindow, page: { afterSeq: number; limit: number }): Promise<{ rows: RescoreRow[]; baselines: { userId: number; categoryId: number; baseline: Baseline }[] }>;
+  /**
+   * Records the page's new scores under the run (a score already recorded for the run is kept), and moves
+   * the newly anomalous rows' alert status from 'none' to 'pending', in one transaction; returns how many
+   * scores were new.
+   */
+  recordRescores(runKey: string, results: RescoreResultWrite[]): Promise<number>;
+  /** The run's newly anomalous rows whose alert is still 'pending', in stored order after `afterSeq`. */
+  listRescoreAlerts(runKey: string, page: { afterSeq: number; limit: number }): Promise<(StoredTransaction & { seq: number })[]>;
+  /** Counts of what the run recorded so far. */
+  rescoreTotals(runKey: string): Promise<{ rescored: number; anomalies: number; newlyAnomalous: number }>;
+  close(): Promise<void>;
+}

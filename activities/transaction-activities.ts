@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { type TransactionInput, InvalidInputError } from '../contracts/transaction';
 import { zScore } from '../detection/univariate/zscore';
 import { invalidInput, storeGuard } from './failures';
@@ -62,6 +63,25 @@ export interface ScoreOutcome {
 
 export const Z_SCORE_DETECTOR = 'zscore';
 
+/** The stored row, and whether it was stored before this workflow run scored it (a repeat). */
+export interface PersistedTransaction extends StoredTransaction {
+  /**
+   * True when the transaction id was already stored by an earlier run (a repeat after Temporal forgot the
+   * first one): the row is that run's, not this one's. A retry of this step after a lost reply finds the row
+   * its own first attempt wrote, with this run's score: that is not a repeat.
+   */
+  storedBefore: boolean;
+}
+
+/** The attempt of the running activity (1 outside one). */
+function currentAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
 /** What goes on the alert queue for a stored anomaly, single or from a batch. */
 export function alertMessage(txn: StoredTransaction, clock: Clock): AlertMessage {
   return {
@@ -105,9 +125,10 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
      * persist: store the transaction and fold a non-anomalous amount into its baseline, in one
      * database transaction that is a no-op when the transaction id is already stored.
      */
-    async persistTransaction(txn: TransactionInput, outcome: ScoreOutcome): Promise<StoredTransaction> {
+    async persistTransaction(txn: TransactionInput, outcome: ScoreOutcome): Promise<PersistedTransaction> {
+      const attempt = currentAttempt();
       return withStore('persistTransaction', async () => {
-        const { transaction } = await store.recordTransaction(
+        const { transaction, inserted } = await store.recordTransaction(
           {
             transactionId: txn.transactionId,
             userId: txn.userId,
@@ -121,7 +142,8 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
           },
           { foldIntoBaseline: !outcome.isAnomaly },
         );
-        return transaction;
+        const ownEarlierAttempt = attempt > 1 && transaction.zScore === outcome.zScore && transaction.isAnomaly === outcome.isAnomaly;
+        return { ...transaction, storedBefore: !inserted && !ownEarlierAttempt };
       });
     },
 

@@ -27,10 +27,13 @@ import {
   type DetectResponse,
   type ModelInfo,
   type ModelKey,
+  type ModelLimits,
   type ResultsPage,
   ModelBusyError,
   ModelNotFoundError,
   ModelPayloadTooLargeError,
+  checkColumnLimit,
+  checkModelLimits,
   parseDetectRequest,
   parseFitModelRequest,
   parseModelKey,
@@ -175,6 +178,8 @@ export class ArgusClient {
     readonly maxSeriesPoints: number,
     /** CSV batches: their task queue, the blob container files are staged in, and whether a local path will do. */
     readonly batch: { taskQueue: string; blobs: BatchBlobs; localWorkers: boolean },
+    /** Model fits, updates and detections: their task queue (the training worker's) and the bounds checked before one starts. */
+    readonly modelWork: { taskQueue: string; limits: ModelLimits },
   ) {}
 
   /**
@@ -199,6 +204,7 @@ export class ArgusClient {
         blobs: AzureBatchBlobs.fromConfig(config),
         localWorkers: config.sql.kind === 'sqlite' && /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(config.temporal.address),
       },
+      { taskQueue: config.temporal.trainingTaskQueue, limits: config.models },
     );
   }
 
@@ -261,13 +267,17 @@ export class ArgusClient {
     if (bytes > this.maxModelPayloadBytes) throw new ModelPayloadTooLargeError(bytes, this.maxModelPayloadBytes);
   }
 
-  /** Starts a write of the model, or joins the running one when it repeats the same idempotency key. */
+  /**
+   * Starts a write of the model, or joins the running one when it repeats the same idempotency key. Fit and
+   * update run on the training queue (their own worker); delete, a short store call, on the main one.
+   */
   private async writeModel<R>(key: ModelKey, operation: string, workflowType: string, args: unknown[], idempotencyKey?: string): Promise<R> {
     const workflowId = modelWriteWorkflowId(key);
+    const taskQueue = operation === 'delete' ? this.taskQueue : this.modelWork.taskQueue;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.temporal.workflow.execute(workflowType, {
-          taskQueue: this.taskQueue,
+          taskQueue,
           workflowId,
           args,
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
@@ -313,6 +323,7 @@ export class ArgusClient {
     const checkedKey = parseModelKey(key);
     const fit = parseFitModelRequest(request);
     this.checkPayload(fit.data);
+    checkModelLimits({ kind: fit.kind, params: fit.params, rows: fit.data.length, cols: fit.data[0].length }, this.modelWork.limits);
     const input: Parameters<typeof modelWorkflows.fitModel>[0] = { key: checkedKey, ...fit, idempotencyKey: options.idempotencyKey };
     return this.writeModel(checkedKey, 'fit', 'fitModel', [input], options.idempotencyKey);
   }
@@ -322,6 +333,8 @@ export class ArgusClient {
     const checkedKey = parseModelKey(key);
     const { data } = parseUpdateModelRequest(request);
     this.checkPayload(data);
+    // The model's kind (and so its other bounds) is known to the worker, which checks them again.
+    checkColumnLimit(data, this.modelWork.limits);
     const input: Parameters<typeof modelWorkflows.updateModel>[0] = { key: checkedKey, data, idempotencyKey: options.idempotencyKey };
     return this.writeModel(checkedKey, 'update', 'updateModel', [input], options.idempotencyKey);
   }
@@ -331,6 +344,7 @@ export class ArgusClient {
     const checkedKey = parseModelKey(key);
     const request = parseDetectRequest({ data, ...(options.track === undefined ? {} : { track: options.track }) });
     this.checkPayload(request.data);
+    checkColumnLimit(request.data, this.modelWork.limits);
     const detectionId = options.idempotencyKey
       ? `idem-${crypto
           .createHash('sha256')
@@ -342,7 +356,7 @@ export class ArgusClient {
     const workflowId = detectionWorkflowId(checkedKey, detectionId);
     try {
       return await this.temporal.workflow.execute<typeof modelWorkflows.detectWithModel>('detectWithModel', {
-        taskQueue: this.taskQueue,
+        taskQueue: this.modelWork.taskQueue,
         workflowId,
         args: [input],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',

@@ -15,6 +15,7 @@ import {
 import { parseIsoTimestamp } from '../contracts/timeseries';
 import { InvalidInputError } from '../contracts/transaction';
 import type { StagingMode } from './argus-client';
+import { textTable } from './cli-format';
 import type { CommandContext } from './cli-models';
 import { parsePositiveInteger, parseStrictInteger } from './cli-parse';
 
@@ -156,16 +157,12 @@ function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function pad(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
-}
 
 export function formatBatchResult(result: BatchResult): string {
   const t = result.totals;
   const lines = [
     `batch ${result.batchId}  ${result.status}  ${result.fileKind} · ${result.mode}  ${result.fileName}`,
-    pad([
+    textTable([
       ['rows read', 'ok', 'scored', 'anomalies', 'rejected', 'already stored', 'chunks', 'seconds', 'rows/s'],
       [t.rowsRead, t.rowsOk, t.rowsScored, t.anomalies, t.rowsRejected, t.rowsDuplicate, t.chunks].map(formatCount).concat([t.seconds.toFixed(1), formatCount(t.rowsPerSecond)]),
     ]),
@@ -174,7 +171,7 @@ export function formatBatchResult(result: BatchResult): string {
   if (result.transactions && result.transactions.firstAnomalies.length > 0) {
     lines.push('', `first anomalies (all ${t.anomalies} are in anomaly_transactions, batch_id = '${result.batchId}'):`);
     lines.push(
-      pad([
+      textTable([
         ['transaction', 'user', 'category', 'amount', 'z'],
         ...result.transactions.firstAnomalies.map((a) => [a.transactionId, String(a.userId), String(a.categoryId), String(a.amount), a.zScore === null ? '-' : a.zScore.toFixed(2)]),
       ]),
@@ -185,7 +182,7 @@ export function formatBatchResult(result: BatchResult): string {
     lines.push('', `series ${s.seriesId}: ${formatCount(s.points)} points, ${s.anomalies} anomalies, period ${s.period}`);
     if (s.firstAnomalies.length > 0) {
       lines.push(
-        pad([
+        textTable([
           ['timestamp', 'value', 'expected', 'lower', 'upper', 'severity'],
           ...s.firstAnomalies.map((a) => [a.timestamp, String(a.value), a.expectedValue.toPrecision(6), (a.expectedValue - a.lowerMargin).toPrecision(6), (a.expectedValue + a.upperMargin).toPrecision(6), a.severity.toFixed(2)]),
         ]),
@@ -212,7 +209,7 @@ function formatRecord(record: BatchRecord, progress: BatchProgress | null): stri
 
 function formatRejects(rejects: BatchReject[]): string {
   if (rejects.length === 0) return 'no rejected rows';
-  return pad([['line', 'field', 'reason'], ...rejects.map((r) => [String(r.line), r.field, r.reason])]);
+  return textTable([['line', 'field', 'reason'], ...rejects.map((r) => [String(r.line), r.field, r.reason])]);
 }
 
 /** How the batch the CLI waits for ended, once it has. */
@@ -319,7 +316,7 @@ export function registerBatchCommands(program: Command, context: BatchCommandCon
       if (opts.json) return context.stdout(`${JSON.stringify(records)}\n`);
       if (records.length === 0) return context.stdout('no batches yet: argus ingest FILE.csv\n');
       context.stdout(
-        `${pad([
+        `${textTable([
           ['batch', 'status', 'kind', 'mode', 'file', 'rows', 'anomalies', 'rejected', 'created'],
           ...records.map((r) => [r.batchId, r.status, r.fileKind, r.mode, r.fileName, formatCount(r.rowsRead), formatCount(r.anomalies), formatCount(r.rowsRejected), r.createdAt]),
         ])}\n`,

@@ -15,6 +15,7 @@ function formatNumber(value: number): string {
 /** Why a transaction got no z-score; `minSamples` is the rule the CLI's config knows. */
 export function unscoredReason(result: ScoreTransactionResponse, minSamples: number): string {
   const baseline = result.baseline;
+  if (result.already_stored) return 'stored earlier, without a usable baseline then';
   if (!baseline) return 'no baseline yet for this user and category';
   if (baseline.sample_count < minSamples) {
     return `baseline has ${baseline.sample_count} sample${baseline.sample_count === 1 ? '' : 's'}, needs ${minSamples}`;
@@ -33,13 +34,19 @@ export function formatScoreResult(result: ScoreTransactionResponse, options: { m
     return `unscored  ${subject}  (${unscoredReason(result, options.minSamples)})  ${txn}`;
   }
   const z = `z = ${result.z_score.toFixed(2)}`;
-  const threshold = formatNumber(result.threshold);
+  // A repeat of a transaction stored earlier carries no threshold: it was not stored with it.
+  const rule = (sign: string) => (result.threshold === null ? '(stored earlier)' : `(|z| ${sign} ${formatNumber(result.threshold)})`);
   if (result.is_anomaly) {
-    const alert =
-      result.alert === 'failed' ? 'alert failed (stored; it will be retried)' : result.alert === 'queued' ? 'alert queued' : 'no alert';
-    return `ANOMALY  ${subject}  ${z} (|z| > ${threshold})  ${alert}  ${txn}`;
+    const alerts: Record<ScoreTransactionResponse['alert'], string> = {
+      failed: 'alert failed (stored; it will be retried)',
+      queued: 'alert queued',
+      sent: 'alert sent',
+      dead_lettered: 'alert dead-lettered (the email provider kept failing)',
+      none: 'no alert',
+    };
+    return `ANOMALY  ${subject}  ${z} ${rule('>')}  ${alerts[result.alert]}  ${txn}`;
   }
-  return `normal  ${subject}  ${z} (|z| ≤ ${threshold})  ${txn}`;
+  return `normal  ${subject}  ${z} ${rule('≤')}  ${txn}`;
 }
 
 export function formatBaselinesImported(imported: number, rows: BaselineRow[]): string {
@@ -90,4 +97,10 @@ export function formatFailure(
 
 export function exitCodeFor(failure: ArgusFailure): number {
   return failure.kind === 'invalid_input' ? EXIT_INVALID_INPUT : EXIT_FAILURE;
+}
+
+/** Rows of cells as left-aligned columns, two spaces apart (the first row is the header). */
+export function textTable(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
 }

@@ -10,6 +10,7 @@ import { ArgusClient, type BaselineRow, type ThresholdOverride } from './argus-c
 import { type CommandContext, registerModelCommands } from './cli-models';
 import { registerTimeSeriesCommands } from './cli-timeseries';
 import { registerBatchCommands } from './cli-batches';
+import { registerScheduleCommands } from './cli-schedules';
 import {
   EXIT_INVALID_INPUT,
   EXIT_OK,
@@ -221,6 +222,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   const commandContext: CommandContext = { stdout: io.stdout, run: (timeoutMs, work) => withArgus(settings(), timeoutMs, work), readFile: readFileText };
   registerModelCommands(program, commandContext);
   registerTimeSeriesCommands(program, commandContext);
+  registerScheduleCommands(program, commandContext);
   registerBatchCommands(program, { ...commandContext, stderr: io.stderr, terminal: io.terminal === true });
 
   try {

@@ -133,6 +133,212 @@ function parseWith<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   return parsed.data;
 }
 
+// ── bounds ──
+
+/**
+ * What one model request may ask of a worker. Body bytes bound the data, not the work: 2 rows × 20,000
+ * columns is 80 KB of JSON and a 3.2 GB covariance matrix. Each bound is a setting (infra/config.ts) and a
+ * request past one is refused (400) naming the limit and the setting, in the SDK and again in the activity.
+ */
+export interface ModelLimits {
+  /** Columns of any model's data (the covariance kinds hold columns² numbers). */
+  maxColumns: number;
+  /** Rows one COF fit may take (quadratic in rows). */
+  maxCofRows: number;
+  /** LOCI is cubic: rows × reference rows² of a fit may cost at most this many rows cubed (an exact fit on it). */
+  maxLociRows: number;
+  /** COF's nNeighbors. */
+  maxNeighbors: number;
+  /** Members of an ensemble, counted through nested ensembles. */
+  maxEnsembleMembers: number;
+  /** Isolation Forest's maxSamples (rows per tree). */
+  maxSamples: number;
+  /** Isolation Forest's nEstimators (trees). */
+  maxEstimators: number;
+  /** What a fitted model may store (state + rows kept for refits), as JSON bytes. */
+  maxStateBytes: number;
+}
+
+export const DEFAULT_MODEL_LIMITS: ModelLimits = {
+  maxColumns: 1_000,
+  maxCofRows: 20_000,
+  maxLociRows: 1_000,
+  maxNeighbors: 100,
+  maxEnsembleMembers: 10,
+  maxSamples: 4_096,
+  maxEstimators: 1_000,
+  maxStateBytes: 32 * 1024 * 1024,
+};
+
+/** The environment variable that sets each bound, named in every refusal. */
+export const MODEL_LIMIT_SETTINGS: Record<keyof ModelLimits, string> = {
+  maxColumns: 'ARGUS_MODEL_MAX_COLUMNS',
+  maxCofRows: 'ARGUS_MODEL_MAX_COF_ROWS',
+  maxLociRows: 'ARGUS_MODEL_MAX_LOCI_ROWS',
+  maxNeighbors: 'ARGUS_MODEL_MAX_NEIGHBORS',
+  maxEnsembleMembers: 'ARGUS_MODEL_MAX_ENSEMBLE_MEMBERS',
+  maxSamples: 'ARGUS_MODEL_MAX_SAMPLES',
+  maxEstimators: 'ARGUS_MODEL_MAX_ESTIMATORS',
+  maxStateBytes: 'ARGUS_MODEL_MAX_STATE_BYTES',
+};
+
+/** The limits in force: the given ones over the defaults (callers may pass a config's models section or a part of it). */
+export function modelLimits(given: Partial<ModelLimits> = {}): ModelLimits {
+  const merged = { ...DEFAULT_MODEL_LIMITS };
+  for (const name of Object.keys(DEFAULT_MODEL_LIMITS) as (keyof ModelLimits)[]) {
+    const value = given[name];
+    if (typeof value === 'number' && Number.isFinite(value)) merged[name] = value;
+  }
+  return merged;
+}
+
+type Issue = { field: string; message: string };
+
+function limitText(limits: ModelLimits, name: keyof ModelLimits, unit = ''): string {
+  return `the limit of ${limits[name]}${unit} (${MODEL_LIMIT_SETTINGS[name]})`;
+}
+
+/** The message of a stored model past ARGUS_MODEL_MAX_STATE_BYTES (also used after a fit, with the measured size). */
+export function stateTooLargeMessage(bytes: number, given: Partial<ModelLimits> = {}, what = 'the fitted model would store'): string {
+  const limits = modelLimits(given);
+  return `${what} ${(bytes / 1e6).toFixed(1)} MB, more than ${limitText(limits, 'maxStateBytes', ' bytes')}: fit on fewer rows or columns, or with smaller parameters (nEstimators, maxSamples, members)`;
+}
+
+/** A numeric parameter at most the limit; anything else is left to the kind's own validation. */
+function atMost(limits: ModelLimits, name: keyof ModelLimits, param: string) {
+  return z
+    .unknown()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (typeof value === 'number' && value > limits[name]) {
+        ctx.addIssue({ code: 'custom', message: `${param} ${value} is more than ${limitText(limits, name)}` });
+      }
+    });
+}
+
+/** Bounded parameters per kind (zod; other parameters pass through to the kind's own schema). */
+function boundedParamsSchema(kind: string, limits: ModelLimits): z.ZodType | null {
+  switch (kind) {
+    case 'cof':
+      return z.object({ nNeighbors: atMost(limits, 'maxNeighbors', 'nNeighbors') }).loose();
+    case 'iforest':
+      return z.object({ maxSamples: atMost(limits, 'maxSamples', 'maxSamples'), nEstimators: atMost(limits, 'maxEstimators', 'nEstimators') }).loose();
+    default:
+      return null;
+  }
+}
+
+interface MemberSpec {
+  kind: string;
+  params: Record<string, unknown>;
+  /** Where the member's params sit in the request (`params`, `params.members[2].params`). */
+  at: string;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** The model and every ensemble member below it, depth first; unknown shapes are left to the kinds' validation. */
+function specsOf(kind: string, params: unknown, at = 'params', depth = 0): MemberSpec[] {
+  const own: MemberSpec = { kind, params: asRecord(params), at };
+  if (kind !== 'ensemble' || depth > 32) return [own];
+  const members = own.params.members;
+  if (!Array.isArray(members)) return [own];
+  return [
+    own,
+    ...members.flatMap((member, i) => {
+      const m = asRecord(member);
+      return typeof m.kind === 'string' ? specsOf(m.kind, m.params, `${at}.members[${i}].params`, depth + 1) : [];
+    }),
+  ];
+}
+
+function countMembers(params: unknown, depth = 0): number {
+  const members = asRecord(params).members;
+  if (!Array.isArray(members) || depth > 32) return 0;
+  return members.reduce((n: number, member) => {
+    const m = asRecord(member);
+    return n + 1 + (m.kind === 'ensemble' ? countMembers(m.params, depth + 1) : 0);
+  }, 0);
+}
+
+const LOCI_DEFAULT_REFERENCE_ROWS = 1000;
+/** Bytes an Isolation Forest stores per tree and training row of its subsample (measured: 7.6). */
+const FOREST_BYTES_PER_TREE_SAMPLE = 8;
+const IFOREST_DEFAULTS = { nEstimators: 100, maxSamples: 256 };
+
+/** Columns of the data, for any request (fit, update, detect). */
+export function columnLimitIssues(cols: number, limits: Partial<ModelLimits> = {}, field = 'data'): Issue[] {
+  const l = modelLimits(limits);
+  return cols > l.maxColumns ? [{ field, message: `the data has ${cols} columns, more than ${limitText(l, 'maxColumns')}: every model kind needs memory or time that grows with the columns (the covariance kinds with their square)` }] : [];
+}
+
+/**
+ * Everything a fit (or a refit on `rows` rows) of (kind, params) may not ask for: columns, rows for COF and
+ * LOCI, COF's neighbours, ensemble members, Isolation Forest's samples and trees, and the forests' stored
+ * size. Empty when within bounds; parameters of the wrong type are left to the kind's own validation.
+ */
+export function modelLimitIssues(request: { kind: string; params?: unknown; rows: number; cols: number }, given: Partial<ModelLimits> = {}): Issue[] {
+  const limits = modelLimits(given);
+  const { kind, rows, cols } = request;
+  const issues: Issue[] = [...columnLimitIssues(cols, limits)];
+  if (kind === 'ensemble') {
+    const members = countMembers(request.params);
+    if (members > limits.maxEnsembleMembers) {
+      issues.push({ field: 'params.members', message: `the ensemble has ${members} members (nested ensembles' members counted), more than ${limitText(limits, 'maxEnsembleMembers')}` });
+      return issues; // each member's own bounds are beside the point until there are fewer
+    }
+  }
+  let forestBytes = 0;
+  const rowIssues = new Set<string>();
+  for (const spec of specsOf(kind, request.params)) {
+    const who = spec.at === 'params' ? spec.kind : `ensemble member ${spec.kind} (${spec.at})`;
+    const schema = boundedParamsSchema(spec.kind, limits);
+    if (schema) {
+      const parsed = schema.safeParse(spec.params);
+      if (!parsed.success) for (const i of parsed.error.issues) issues.push({ field: [spec.at, ...i.path].join('.'), message: i.message });
+    }
+    if (spec.kind === 'cof' && rows > limits.maxCofRows) {
+      rowIssues.add(`${who}: COF's time grows with the square of the rows, and ${rows} rows are more than ${limitText(limits, 'maxCofRows')}: fit on fewer rows, or use iforest or copod`);
+    }
+    if (spec.kind === 'loci') {
+      const maxRows = typeof spec.params.maxRows === 'number' ? spec.params.maxRows : LOCI_DEFAULT_REFERENCE_ROWS;
+      const reference = Math.min(rows, maxRows);
+      const equivalent = Math.cbrt(rows * reference * reference);
+      if (equivalent > limits.maxLociRows * (1 + 1e-12)) {
+        const shape = reference === rows ? `${rows} rows` : `${rows} rows scored against a sample of ${reference} (rows × sample² costs as much as an exact fit on ${Math.round(equivalent)} rows)`;
+        rowIssues.add(`${who}: LOCI's time grows with the cube of the rows, and ${shape} is more than ${limitText(limits, 'maxLociRows')}: fit on fewer rows, or with subsample: true and a smaller maxRows`);
+      }
+    }
+    if (spec.kind === 'iforest') {
+      const nEstimators = typeof spec.params.nEstimators === 'number' ? spec.params.nEstimators : IFOREST_DEFAULTS.nEstimators;
+      const maxSamples = typeof spec.params.maxSamples === 'number' ? spec.params.maxSamples : IFOREST_DEFAULTS.maxSamples;
+      if (nEstimators > 0 && maxSamples > 0) forestBytes += nEstimators * Math.min(maxSamples, rows) * FOREST_BYTES_PER_TREE_SAMPLE;
+    }
+  }
+  for (const message of rowIssues) issues.push({ field: 'data', message });
+  if (forestBytes > limits.maxStateBytes && !issues.some((i) => i.field.endsWith('maxSamples') || i.field.endsWith('nEstimators'))) {
+    issues.push({
+      field: 'params',
+      message: `the forest${kind === 'ensemble' ? 's' : ''} would store about ${Math.round(forestBytes / 1e6)} MB (nEstimators × min(maxSamples, rows) × 8 bytes), more than ${limitText(limits, 'maxStateBytes', ' bytes')}: use fewer trees or fewer samples per tree`,
+    });
+  }
+  return issues;
+}
+
+/** Throws InvalidInputError with every bound the fit would pass. */
+export function checkModelLimits(request: { kind: string; params?: unknown; rows: number; cols: number }, limits: Partial<ModelLimits> = {}): void {
+  const issues = modelLimitIssues(request, limits);
+  if (issues.length) throw new InvalidInputError(issues);
+}
+
+/** Throws InvalidInputError when the data has more columns than any model may have. */
+export function checkColumnLimit(data: DataMatrix, limits: Partial<ModelLimits> = {}): void {
+  const issues = columnLimitIssues(data[0]?.length ?? 0, limits);
+  if (issues.length) throw new InvalidInputError(issues);
+}
+
 export function parseFitModelRequest(body: unknown): FitModelRequest {
   const parsed = parseWith(fitModelRequestSchema, body);
   return { kind: parsed.kind, ...(parsed.params ? { params: parsed.params } : {}), data: parseDataMatrix(parsed.data) };

@@ -41,7 +41,12 @@ export interface TransactionInput {
   occurredAt?: string;
 }
 
-export type AlertOutcome = 'none' | 'queued' | 'failed';
+/**
+ * The alert's status as the response reports it: `none` (not an anomaly), `queued` (on the queue), `failed`
+ * (the queue step failed; stored, retried later). A repeat of a transaction stored earlier reports its alert
+ * as it stands: also `sent` (emailed) or `dead_lettered` (the provider kept failing).
+ */
+export type AlertOutcome = 'none' | 'queued' | 'failed' | 'sent' | 'dead_lettered';
 
 export interface BaselineSnapshot {
   mean: number;
@@ -58,8 +63,15 @@ export interface ScoreTransactionResponse {
   is_anomaly: boolean;
   transaction_id: string;
   alert: AlertOutcome;
+  /** The baseline the score used; null without one, and on a repeat (it is not stored with the transaction). */
   baseline: BaselineSnapshot | null;
-  threshold: number;
+  /** |z| above this is an anomaly; null on a repeat (the threshold in force then is not stored). */
+  threshold: number | null;
+  /**
+   * Present (true) when the transaction was already stored before this request, by a run Temporal no longer
+   * remembers (after history retention): the answer is what was stored, z-score, verdict and alert status.
+   */
+  already_stored?: true;
 }
 
 export class InvalidInputError extends Error {

@@ -40,10 +40,24 @@ function azuriteBinary(kind: ServiceKind): string {
   return path.resolve('node_modules/.bin', name);
 }
 
+export type AzuriteServiceKind = ServiceKind;
+
+/** One running Azurite service process, as a supervisor watches it. */
+export interface AzuriteServiceProcess {
+  kind: AzuriteServiceKind;
+  port: number;
+  pid: number | undefined;
+  /** Settles when this process has exited, for whatever reason (stopped, killed, crashed). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Stops this process (SIGTERM, then SIGKILL) and waits for its port to be free. */
+  stop(): Promise<void>;
+}
+
 /** One Azurite service process: spawned, awaited on its port, stopped. Knows nothing about ports chosen. */
 class AzuriteProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<void> | null = null;
+  private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
   private stderr = '';
 
   constructor(
@@ -54,6 +68,23 @@ class AzuriteProcess {
 
   get running(): boolean {
     return this.child !== null;
+  }
+
+  /** The running process, or null. */
+  handle(port: number): AzuriteServiceProcess | null {
+    const child = this.child;
+    const exit = this.exit;
+    if (!child || !exit) return null;
+    return {
+      kind: this.kind,
+      port,
+      pid: child.pid,
+      exited: exit,
+      stop: async () => {
+        if (this.child === child) await this.stop(port);
+        else await exit;
+      },
+    };
   }
 
   async start(port: number): Promise<void> {
@@ -84,19 +115,20 @@ class AzuriteProcess {
       this.stderr = (this.stderr + chunk.toString()).slice(-4000);
     });
     let exitCode: number | null | undefined;
-    this.exited = new Promise((resolve) => {
+    this.exit = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         exitCode = code ?? (signal ? -1 : null);
         if (this.child === child) this.child = null;
-        resolve();
+        resolve({ code, signal });
       });
       child.once('error', (err) => {
         this.stderr += `\nspawn error: ${err.message}`;
         exitCode = -1;
         if (this.child === child) this.child = null;
-        resolve();
+        resolve({ code: -1, signal: null });
       });
     });
+    this.exited = this.exit.then(() => undefined);
 
     try {
       await waitForPort(this.host, port, START_TIMEOUT_MS, () => exitCode === undefined);
@@ -192,6 +224,20 @@ export class AzuriteQueueService {
 
   async stop(timeoutMs = 10_000): Promise<void> {
     await Promise.all([this.queueProcess.stop(this.port, timeoutMs), this.blobProcess.stop(this.blob, timeoutMs)]);
+  }
+
+  /**
+   * One service's process, started first if it is not running (after it died: on the same port and
+   * data folder, so the queue's messages and the staged blobs are where they were). For a supervisor:
+   * watch `exited`, call this again to bring it back. The ports must have been chosen (start() first).
+   */
+  async startService(kind: AzuriteServiceKind): Promise<AzuriteServiceProcess> {
+    const port = kind === 'queue' ? this.queuePort : this.blobPort;
+    const service = kind === 'queue' ? this.queueProcess : this.blobProcess;
+    if (!service.running) await service.start(port);
+    const handle = service.handle(port);
+    if (!handle) throw new AzuriteStartError(`Azurite ${kind} service on ${this.host}:${port} exited as soon as it started`);
+    return handle;
   }
 }
 

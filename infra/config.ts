@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -68,9 +69,24 @@ const envSchema = z.object({
   // Models: request bodies travel as one Temporal payload (2 MB at most), so the default stays below it
   ARGUS_MODEL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_500_000),
   ARGUS_MODEL_MAX_TRAINING_ROWS: z.coerce.number().int().min(0).default(20_000),
+  // Models: bounds on what one fit may ask of a worker (memory and time grow with these, not with body bytes)
+  ARGUS_MODEL_MAX_COLUMNS: z.coerce.number().int().min(1).default(1_000),
+  ARGUS_MODEL_MAX_COF_ROWS: z.coerce.number().int().min(2).default(20_000),
+  // LOCI is cubic; the detection core refuses reference sets above 2,000 rows in any case
+  ARGUS_MODEL_MAX_LOCI_ROWS: z.coerce.number().int().min(20).max(2_000).default(1_000),
+  ARGUS_MODEL_MAX_NEIGHBORS: z.coerce.number().int().min(1).default(100),
+  ARGUS_MODEL_MAX_ENSEMBLE_MEMBERS: z.coerce.number().int().min(1).default(10),
+  ARGUS_MODEL_MAX_SAMPLES: z.coerce.number().int().min(2).default(4_096),
+  ARGUS_MODEL_MAX_ESTIMATORS: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  // What a fitted model may store (state + rows kept for refits), as JSON: it passes through the worker's heap
+  ARGUS_MODEL_MAX_STATE_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  // Worker threads a worker process runs model fits in (and as many again for detections)
+  ARGUS_MODEL_THREADS: z.coerce.number().int().min(1).max(64).default(Math.max(1, os.availableParallelism() - 1)),
 
   // CSV batches: their own task queue and worker, so a large file never delays a single transaction
   ARGUS_BATCH_TASK_QUEUE: z.string().default('argus-batch'),
+  // Model fits and detections: their own task queue and worker, so a long fit never delays a single transaction
+  ARGUS_TRAINING_TASK_QUEUE: z.string().default('argus-training'),
   ARGUS_BATCH_CONTAINER: z
     .string()
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'Azure container names are 3-63 lowercase letters, digits and single hyphens')
@@ -97,6 +113,8 @@ export interface ArgusConfig {
     uiPort: number;
     /** CSV batches run here, on their own worker (workers/batch-worker.ts). */
     batchTaskQueue: string;
+    /** Model fits, updates and detections run here, on their own worker (workers/training-worker.ts). */
+    trainingTaskQueue: string;
   };
   sql: { kind: 'mssql'; connectionString: string } | { kind: 'sqlite'; path: string };
   queue: {
@@ -119,7 +137,22 @@ export interface ArgusConfig {
   scoring: { zThreshold: number; minSamples: number; minStdDev: number };
   http: { host: string; port: number; apiKey?: string };
   /** maxTrainingRows: raw rows a detector model keeps so update can refit (beyond it update is refused). */
-  models: { maxBodyBytes: number; maxTrainingRows: number };
+  models: {
+    maxBodyBytes: number;
+    maxTrainingRows: number;
+    /** Bounds on one fit (contracts/model.ts ModelLimits): refused with a 400 naming the setting. */
+    maxColumns: number;
+    maxCofRows: number;
+    maxLociRows: number;
+    maxNeighbors: number;
+    maxEnsembleMembers: number;
+    maxSamples: number;
+    maxEstimators: number;
+    /** Largest stored model (state + kept training rows, as JSON). */
+    maxStateBytes: number;
+    /** Worker threads per process for fits (and as many for detections), off the worker's event loop. */
+    threads: number;
+  };
   timeSeries: { maxPoints: number };
   /** container: where uploaded CSV files are staged in the storage account (the claim check). */
   batch: { chunkBytes: number; maxRejects: number; container: string };
@@ -154,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
           : undefined,
       uiPort: e.TEMPORAL_UI_PORT,
       batchTaskQueue: e.ARGUS_BATCH_TASK_QUEUE,
+      trainingTaskQueue: e.ARGUS_TRAINING_TASK_QUEUE,
     },
     sql: e.SQL_CONNECTION_STRING
       ? { kind: 'mssql', connectionString: e.SQL_CONNECTION_STRING }
@@ -176,7 +210,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
     },
     scoring: { zThreshold: e.ARGUS_Z_THRESHOLD, minSamples: e.ARGUS_MIN_SAMPLES, minStdDev: e.ARGUS_MIN_STD_DEV },
     http: { host: e.ARGUS_HTTP_HOST, port: e.ARGUS_HTTP_PORT, apiKey: e.ARGUS_API_KEY },
-    models: { maxBodyBytes: e.ARGUS_MODEL_MAX_BODY_BYTES, maxTrainingRows: e.ARGUS_MODEL_MAX_TRAINING_ROWS },
+    models: {
+      maxBodyBytes: e.ARGUS_MODEL_MAX_BODY_BYTES,
+      maxTrainingRows: e.ARGUS_MODEL_MAX_TRAINING_ROWS,
+      maxColumns: e.ARGUS_MODEL_MAX_COLUMNS,
+      maxCofRows: e.ARGUS_MODEL_MAX_COF_ROWS,
+      maxLociRows: e.ARGUS_MODEL_MAX_LOCI_ROWS,
+      maxNeighbors: e.ARGUS_MODEL_MAX_NEIGHBORS,
+      maxEnsembleMembers: e.ARGUS_MODEL_MAX_ENSEMBLE_MEMBERS,
+      maxSamples: e.ARGUS_MODEL_MAX_SAMPLES,
+      maxEstimators: e.ARGUS_MODEL_MAX_ESTIMATORS,
+      maxStateBytes: e.ARGUS_MODEL_MAX_STATE_BYTES,
+      threads: e.ARGUS_MODEL_THREADS,
+    },
     timeSeries: { maxPoints: e.ARGUS_TIMESERIES_MAX_POINTS },
     batch: { chunkBytes: e.ARGUS_BATCH_CHUNK_BYTES, maxRejects: e.ARGUS_BATCH_MAX_REJECTS, container: e.ARGUS_BATCH_CONTAINER },
   };

@@ -37,3 +37,16 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * True when host:port can be bound now (listened on and released at once). Stricter than !canConnect:
+ * it also catches a port held on another address of the machine (0.0.0.0) or by a program that does not
+ * accept connections yet.
+ */
+export function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}

@@ -6,6 +6,11 @@
  */
 export const BATCH_WORKER_NODE_FLAGS = ['--max-old-space-size=192', '--max-semi-space-size=8'];
 export const WORKER_NODE_FLAGS = ['--max-old-space-size=256', '--max-semi-space-size=8'];
+/**
+ * The training worker's own heap is the main worker's: fits and detections compute on worker threads, each
+ * with its own heap cap (activities/model-compute-pool.ts), so this process holds only what it loads and saves.
+ */
+export const TRAINING_WORKER_NODE_FLAGS = WORKER_NODE_FLAGS;
 
 /** How a TypeScript entry point of this repository is started as a child process. */
 export function nodeArgsFor(entry: string, flags: readonly string[]): string[] {

@@ -3,49 +3,92 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canConnect, waitForPort } from './net';
 
-export interface DevServer {
-  address: string;
-  uiUrl: string;
-  /** false when a server was already listening and this process only reuses it. */
-  owned: boolean;
-  stop(): Promise<void>;
-}
-
-/**
- * Runs `temporal server start-dev` persisted to a SQLite file, so a second start keeps the history.
- * If something already listens on the port, it is reused rather than fought over.
- */
-export async function startTemporalDevServer(options: {
+export interface DevServerOptions {
   cli: string;
   dbFile: string;
   host: string;
   port: number;
   uiPort: number;
   logFile: string;
-}): Promise<DevServer> {
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  /** false when a server was already listening and this process only reuses it. */
+  owned: boolean;
+  /** The server process (only when owned). */
+  pid?: number;
+  /** Settles when the server process has exited, for whatever reason (only when owned). */
+  exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/** A dev server process this one started: what a supervisor needs to watch it and start it again. */
+export interface DevServerProcess extends DevServer {
+  owned: true;
+  pid: number | undefined;
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs `temporal server start-dev` persisted to a SQLite file, so a second start keeps the history.
+ * If something already listens on the port, it is reused rather than fought over.
+ */
+export async function startTemporalDevServer(options: DevServerOptions): Promise<DevServer> {
   const address = `${options.host}:${options.port}`;
   const uiUrl = `http://${options.host}:${options.uiPort}`;
   if (await canConnect(options.host, options.port)) {
     return { address, uiUrl, owned: false, stop: async () => undefined };
   }
+  return launchTemporalDevServer(options);
+}
+
+/**
+ * Starts a dev server process on the given ports and database file and waits until it accepts
+ * connections. Called again with the same options after the process died (an OOM kill), it comes back
+ * on the same file: the history, namespaces and schedules are all there.
+ */
+export async function launchTemporalDevServer(options: DevServerOptions): Promise<DevServerProcess> {
+  const address = `${options.host}:${options.port}`;
+  const uiUrl = `http://${options.host}:${options.uiPort}`;
   fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
   const log = fs.openSync(options.logFile, 'a');
-  const child: ChildProcess = spawn(
-    options.cli,
-    [
-      'server', 'start-dev',
-      '--db-filename', options.dbFile,
-      '--ip', options.host,
-      '--port', String(options.port),
-      '--ui-port', String(options.uiPort),
-      '--log-level', 'warn',
-    ],
-    { stdio: ['ignore', log, log] },
-  );
-  let exited = false;
-  child.once('exit', () => (exited = true));
+  let child: ChildProcess;
   try {
-    await waitForPort(options.host, options.port, 60_000, () => !exited);
+    child = spawn(
+      options.cli,
+      [
+        'server', 'start-dev',
+        '--db-filename', options.dbFile,
+        '--ip', options.host,
+        '--port', String(options.port),
+        '--ui-port', String(options.uiPort),
+        '--log-level', 'warn',
+        // One format in the file, and no terminal colour codes: it is not a terminal.
+        '--log-format', 'json',
+        '--color', 'never',
+      ],
+      { stdio: ['ignore', log, log] },
+    );
+  } finally {
+    // The child has its own copy of the descriptor.
+    fs.closeSync(log);
+  }
+  let exitedFlag = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitedFlag = true;
+      resolve({ code, signal });
+    });
+    child.once('error', () => {
+      exitedFlag = true;
+      resolve({ code: child.exitCode ?? -1, signal: child.signalCode });
+    });
+  });
+  try {
+    await waitForPort(options.host, options.port, 60_000, () => !exitedFlag);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`Temporal dev server did not start (see ${options.logFile}): ${(err as Error).message}`);
@@ -54,15 +97,15 @@ export async function startTemporalDevServer(options: {
     address,
     uiUrl,
     owned: true,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (exited) return resolve();
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => {
-          clearTimeout(killer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    pid: child.pid,
+    child,
+    exited,
+    stop: async () => {
+      if (exitedFlag) return;
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(killer);
+    },
   };
 }

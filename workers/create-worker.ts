@@ -45,6 +45,8 @@ export interface ArgusWorkerOptions {
   taskQueue: string;
   activities: Activities;
   workflowBundle?: WorkflowBundle;
+  /** Activities one worker runs at once; a training worker takes only as many fits as it has threads. */
+  maxConcurrentActivities?: number;
 }
 
 export async function createArgusWorker(options: ArgusWorkerOptions): Promise<Worker> {
@@ -58,6 +60,6 @@ export async function createArgusWorker(options: ArgusWorkerOptions): Promise<Wo
     maxCachedWorkflows: 2000,
     maxConcurrentWorkflowTaskExecutions: 64,
     maxConcurrentLocalActivityExecutions: 128,
-    maxConcurrentActivityTaskExecutions: 64,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 64,
   });
 }

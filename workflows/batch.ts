@@ -9,13 +9,17 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { SEARCH_ATTRIBUTES as SA } from '../contracts/search-attributes';
 import type { Activities } from '../activities';
 import type { BatchPlan, ChunkResult } from '../activities/batch-activities';
 import type { BatchRecord, BatchReject, BatchStatus } from '../activities/ports';
 import type { BatchProgress, BatchResult, IngestBatchInput, SeriesSummary } from '../contracts/batch';
 import { FAILURE } from '../contracts/failures';
+import { sendAlertPages } from './alert-pages';
 import { STEP } from './step-options';
 
 /**
@@ -68,6 +72,11 @@ function startingProgress(input: IngestBatchInput, plan: BatchPlan | null): Batc
 export async function ingestBatch(input: IngestBatchInput, carried?: BatchCarry, chunksPerRun = DEFAULT_CHUNKS_PER_RUN): Promise<BatchResult> {
   let progress = carried?.progress ?? startingProgress(input, null);
   setHandler(batchProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: SA.kind, value: 'batch' },
+    { key: SA.batchId, value: input.batchId },
+    { key: SA.outcome, value: 'running' },
+  ]);
 
   let plan: BatchPlan;
   try {
@@ -75,6 +84,7 @@ export async function ingestBatch(input: IngestBatchInput, carried?: BatchCarry,
   } catch (err) {
     // A file unusable as a whole: nothing was written; the batch row records why.
     const reason = failureMessage(err);
+    upsertSearchAttributes([{ key: SA.outcome, value: 'failed' }]);
     await CancellationScope.nonCancellable(() => batchSteps.recordBatchFailure({ input, reason }));
     throw ApplicationFailure.create({ type: FAILURE.batchFailed, message: reason, nonRetryable: true, cause: err instanceof Error ? err : undefined });
   }
@@ -93,6 +103,12 @@ export async function ingestBatch(input: IngestBatchInput, carried?: BatchCarry,
       }
       const chunk: ChunkResult = await chunks.processChunk({ input, plan, ...next });
       progress = advance(progress, chunk, startedMs);
+      // The UI's list shows a batch's counts without opening it.
+      upsertSearchAttributes([
+        { key: SA.rowsDone, value: progress.rowsRead },
+        { key: SA.anomalyCount, value: progress.anomalies },
+      ]);
+      upsertMemo({ rowsRead: progress.rowsRead, anomalies: progress.anomalies, rejected: progress.rowsRejected, chunks: progress.chunksDone });
       seriesAnomalies = seriesAnomalies.concat(chunk.seriesAnomalies).slice(0, 20);
       period = chunk.period ?? period;
       if (progress.rowsRejected > plan.maxRejects) throw tooManyRejects(plan, progress);
@@ -110,9 +126,11 @@ export async function ingestBatch(input: IngestBatchInput, carried?: BatchCarry,
     if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => batchSteps.compensateBatch({ batchId: input.batchId, status: 'cancelled', reason: 'cancelled by request' }));
+      upsertSearchAttributes([{ key: SA.outcome, value: 'cancelled' }]);
       throw err;
     }
     const reason = failureMessage(err);
+    upsertSearchAttributes([{ key: SA.outcome, value: 'failed' }]);
     await CancellationScope.nonCancellable(() => batchSteps.compensateBatch({ batchId: input.batchId, status: 'failed', reason }));
     throw ApplicationFailure.create({ type: FAILURE.batchFailed, message: reason, nonRetryable: true, cause: err instanceof Error ? err : undefined });
   }
@@ -123,6 +141,7 @@ export async function ingestBatch(input: IngestBatchInput, carried?: BatchCarry,
     const alertCounts = await sendAlerts(input.batchId, plan);
     const result = await batchSteps.completeBatch({ plan, alerts: alertCounts, seriesAnomalies, period });
     progress = { ...progress, status: 'completed' };
+    upsertSearchAttributes([{ key: SA.outcome, value: 'completed' }]);
     return result;
   });
 }
@@ -163,21 +182,10 @@ function failureMessage(err: unknown): string {
 
 async function sendAlerts(batchId: string, plan: BatchPlan): Promise<{ queued: number; failed: number }> {
   if (plan.layout.kind !== 'transactions' || plan.options.mode === 'fit') return { queued: 0, failed: 0 };
-  let queued = 0;
-  let afterSeq = 0;
-  try {
-    for (;;) {
-      const page = await alerts.enqueueBatchAlerts({ batchId, afterSeq, limit: ALERT_PAGE });
-      queued += page.queued;
-      afterSeq = page.lastSeq;
-      if (page.done) return { queued, failed: 0 };
-    }
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    // The queue stayed down: the rest stay stored as 'failed' for the failed-alert schedule.
-    const failed = await batchSteps.markBatchAlertsFailed(batchId);
-    return { queued, failed };
-  }
+  return sendAlertPages(
+    (afterSeq) => alerts.enqueueBatchAlerts({ batchId, afterSeq, limit: ALERT_PAGE }),
+    () => batchSteps.markBatchAlertsFailed(batchId),
+  );
 }
 
 /** The batch row (status, counters, result); null when there is no such batch. */

@@ -4,3 +4,4 @@ export { importBaselines, setThreshold } from './baselines';
 export { fitModel, updateModel, detectWithModel, deleteModel, modelInfo, listModels, modelResults } from './models';
 export { detectTimeSeries } from './timeseries';
 export { ingestBatch, batchInfo, listBatches, batchRejects } from './batch';
+export { rescore } from './rescore';

@@ -1,27 +1,23 @@
 import { proxyActivities, proxyLocalActivities, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { DataMatrix, DeleteModelResponse, DetectResponse, ModelInfo, ModelKey, ResultsPage } from '../contracts/model';
+import { STEP } from './step-options';
 
 /**
  * The model lifecycle. Every write (fit, update, detect with tracking, delete) is a workflow, so it
  * completes or fails as a whole however often the worker or the database hiccups; reads are short
  * workflows too, because the SDK reaches the store only through Temporal.
  *
- * Fit and update train in a regular activity (minutes for the quadratic kinds, retried on another
- * worker if this one dies); detection and reads are local activities (one workflow task, low latency).
+ * Fit, update and detect are started on the training task queue (ARGUS_TRAINING_TASK_QUEUE, its own worker
+ * process), so a long fit never takes the worker that scores single transactions; their CPU work runs on a
+ * worker thread of that worker. Fit and update are regular activities that heartbeat (retried on another
+ * worker within seconds if theirs dies); detection is a local activity (one workflow task, low latency).
+ * Reads and delete are local activities on the main queue.
  */
 
-const NON_RETRYABLE = ['InvalidInput', 'PermanentStoreError', 'ModelNotFound'];
-
-const training = proxyActivities<Activities>({
-  startToCloseTimeout: '15m',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-const steps = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const training = proxyActivities<Activities>(STEP.modelFit);
+const detection = proxyLocalActivities<Activities>(STEP.modelDetect);
+const steps = proxyLocalActivities<Activities>(STEP.modelRead);
 
 export interface FitModelWorkflowInput {
   key: ModelKey;
@@ -59,7 +55,7 @@ export async function updateModel(input: UpdateModelWorkflowInput): Promise<Mode
 }
 
 export async function detectWithModel(input: DetectWorkflowInput): Promise<DetectResponse> {
-  return steps.scoreWithModel({ key: input.key, data: input.data, track: input.track, detectionId: input.detectionId ?? uuid4() });
+  return detection.scoreWithModel({ key: input.key, data: input.data, track: input.track, detectionId: input.detectionId ?? uuid4() });
 }
 
 /** 404 for an unknown model; a retry after a lost reply still reports the deletion this run made. */

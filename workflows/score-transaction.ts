@@ -1,6 +1,7 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, log } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, log, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { SEARCH_ATTRIBUTES as SA } from '../contracts/search-attributes';
 import type { Activities } from '../activities';
-import type { ScoringContext } from '../activities/transaction-activities';
+import type { PersistedTransaction, ScoringContext } from '../activities/transaction-activities';
 import type { StoredTransaction } from '../activities/ports';
 import {
   type AlertOutcome,
@@ -34,9 +35,20 @@ const alerts = proxyActivities<Activities>({
 /** parse → fetch baseline stats → score → persist → alert if anomalous. */
 export async function scoreTransaction(request: unknown): Promise<ScoreTransactionResponse> {
   const txn = parseTransaction(request);
+  // Findable in the UI and `temporal workflow list --query`, however the run was started.
+  upsertSearchAttributes([
+    { key: SA.kind, value: 'transaction' },
+    { key: SA.userId, value: txn.userId },
+    { key: SA.categoryId, value: txn.categoryId },
+  ]);
   const context = await steps.fetchStats(txn.userId, txn.categoryId);
   const outcome = await steps.scoreAmount(txn.amount, context);
   const stored = await steps.persistTransaction(txn, outcome);
+  upsertSearchAttributes([
+    { key: SA.isAnomaly, value: stored.isAnomaly },
+    { key: SA.outcome, value: stored.isAnomaly ? 'anomaly' : 'normal' },
+  ]);
+  upsertMemo({ amount: stored.amount, zScore: stored.zScore });
   const alert = await alertIfAnomalous(stored);
   return toResponse(stored, context, alert);
 }
@@ -66,8 +78,9 @@ function parseTransaction(raw: unknown): TransactionInput {
 
 async function alertIfAnomalous(stored: StoredTransaction): Promise<AlertOutcome> {
   if (!stored.isAnomaly) return 'none';
-  // A repeat of an already-alerted transaction (e.g. after history retention) must not alert again.
-  if (stored.alertStatus !== 'pending' && stored.alertStatus !== 'failed') return 'queued';
+  // A repeat of an already-alerted transaction (e.g. after history retention) must not alert again: it
+  // reports the alert as it stands (queued, sent, dead-lettered). Pending or failed ones are (re)queued.
+  if (stored.alertStatus === 'queued' || stored.alertStatus === 'sent' || stored.alertStatus === 'dead_lettered') return stored.alertStatus;
   try {
     await alerts.enqueueAlert(stored);
     return 'queued';
@@ -81,7 +94,27 @@ async function alertIfAnomalous(stored: StoredTransaction): Promise<AlertOutcome
   }
 }
 
-function toResponse(stored: StoredTransaction, context: ScoringContext, alert: AlertOutcome): ScoreTransactionResponse {
+/**
+ * The answer is what is stored. A transaction this run stored was scored with this run's baseline and
+ * threshold; one stored before (a repeat after Temporal forgot the first run) was scored with a baseline and
+ * threshold that were not stored and have likely moved since (a normal amount is folded into its baseline):
+ * those are null rather than today's, which would not explain the stored z-score.
+ */
+function toResponse(stored: PersistedTransaction, context: ScoringContext, alert: AlertOutcome): ScoreTransactionResponse {
+  if (stored.storedBefore) {
+    return {
+      user_id: stored.userId,
+      category_id: stored.categoryId,
+      amount: stored.amount,
+      z_score: stored.zScore,
+      is_anomaly: stored.isAnomaly,
+      transaction_id: stored.transactionId,
+      alert,
+      baseline: null,
+      threshold: null,
+      already_stored: true,
+    };
+  }
   return {
     user_id: stored.userId,
     category_id: stored.categoryId,

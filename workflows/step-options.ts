@@ -29,6 +29,33 @@ export const STEP = {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
   } satisfies ActivityOptions,
 
+  /**
+   * A model fit or refit (training queue, its own worker): minutes for the quadratic and cubic kinds. The
+   * activity heartbeats while a worker thread computes, so a fit on a worker that died is retried on another
+   * within the heartbeat timeout, not after the 15-minute limit; bad input and bounds are never retried.
+   */
+  modelFit: {
+    startToCloseTimeout: '15m',
+    heartbeatTimeout: '10s',
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies ActivityOptions,
+
+  /**
+   * A detection with a model (training queue): a local activity, one workflow task, computing on a worker
+   * thread. Bounded work (LOCI's budget, the output cap), so minutes at most; a worker that dies mid-way
+   * loses its workflow task, which another worker takes up within the workflow task timeout.
+   */
+  modelDetect: {
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies LocalActivityOptions,
+
+  /** Model reads and deletes (main queue): short store calls. */
+  modelRead: {
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies LocalActivityOptions,
+
   /** The alert queue: a bounded budget, then the transaction stays stored as 'failed' for a later retry. */
   alertQueue: {
     startToCloseTimeout: '2m',

@@ -23,6 +23,79 @@ import {
 export const MAX_BODY_BYTES = 16 * 1024;
 export const DEFAULT_SCORE_TIMEOUT_MS = 30_000;
 export const SCORE_TRANSACTION_PATH = '/api/score-transaction';
+export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
+
+export type ReadinessCheckName = 'temporal' | 'sql' | 'queue' | 'blob';
+const READINESS_CHECKS: readonly ReadinessCheckName[] = ['temporal', 'sql', 'queue', 'blob'];
+
+/**
+ * What `GET /readyz` asks: one function per dependency, resolving when it answers and rejecting (with a
+ * reason a person can act on) when it does not. Each gets a signal that aborts at the check's timeout.
+ * The local stack and `npm run gateway` build one (see server.ts); tests pass their own.
+ */
+export type ReadinessProbe = Record<ReadinessCheckName, (signal: AbortSignal) => Promise<unknown>>;
+
+export interface ReadinessCheck {
+  ok: boolean;
+  error?: string;
+  ms: number;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: Record<ReadinessCheckName, ReadinessCheck>;
+}
+
+/** Runs every check at once, each cut short at `timeoutMs`; ready only when all answered. */
+export async function checkReadiness(probe: ReadinessProbe | undefined, timeoutMs: number = DEFAULT_READINESS_TIMEOUT_MS): Promise<ReadinessReport> {
+  const run = async (name: ReadinessCheckName): Promise<ReadinessCheck> => {
+    if (!probe) return { ok: false, error: 'no readiness probe is configured for this gateway', ms: 0 };
+    const started = performance.now();
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.resolve().then(() => probe[name](controller.signal)), timeout]);
+      return { ok: true, ms: Math.round(performance.now() - started) };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { ok: false, error: message.split('\n')[0].slice(0, 300) || 'failed', ms: Math.round(performance.now() - started) };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const results = await Promise.all(READINESS_CHECKS.map(run));
+  const checks = Object.fromEntries(READINESS_CHECKS.map((name, i) => [name, results[i]])) as ReadinessReport['checks'];
+  return { ready: results.every((r) => r.ok), checks };
+}
+
+const readinessCheckJsonSchema = {
+  type: 'object',
+  required: ['ok', 'ms'],
+  properties: {
+    ok: { type: 'boolean' },
+    error: { type: 'string', description: 'why the dependency is not usable (absent when ok)' },
+    ms: { type: 'integer', description: 'how long the check took' },
+  },
+} as const;
+
+const readinessJsonSchema = {
+  type: 'object',
+  required: ['ready', 'checks'],
+  properties: {
+    ready: { type: 'boolean', description: 'true when every dependency answered' },
+    checks: {
+      type: 'object',
+      required: [...READINESS_CHECKS],
+      properties: Object.fromEntries(READINESS_CHECKS.map((name) => [name, readinessCheckJsonSchema])),
+    },
+  },
+} as const;
 
 export interface GatewayOptions {
   argus: Pick<ArgusClient, 'scoreTransaction'>;
@@ -37,6 +110,10 @@ export interface GatewayOptions {
   timeSeries?: { api: TimeSeriesApi; maxPoints: number; timeoutMs?: number };
   /** When set, CSV batches are served too (/api/batches, uploads streamed to the blob container); see batch-routes.ts. */
   batches?: { api: BatchApi; maxUploadBytes: number; waitTimeoutMs?: number };
+  /** What GET /readyz checks; without it /readyz answers 503 (nothing to vouch for). */
+  readiness?: ReadinessProbe;
+  /** Each readiness check's time limit (default 2 s). */
+  readinessTimeoutMs?: number;
 }
 
 class HttpError extends Error {
@@ -185,7 +262,28 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // Probes call these every few seconds: their requests are not logged at info.
+  app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  // In a plugin of its own, so the OpenAPI document (loaded by then) sees it; outside the API key's scope.
+  app.register(async (open) => {
+    open.get(
+      '/readyz',
+      {
+        logLevel: 'warn',
+        schema: {
+          operationId: 'readiness',
+          summary: 'Readiness: can this gateway serve requests now?',
+          description:
+            'Checks Temporal, SQL, the Azure queue and the blob store separately, each with a short time limit; 200 when all answer, 503 naming what does not. /healthz (liveness) only says the process is up. Open without an API key.',
+          response: { 200: readinessJsonSchema, 503: readinessJsonSchema },
+        },
+      },
+      async (_request, reply) => {
+        const report = await checkReadiness(options.readiness, options.readinessTimeoutMs ?? DEFAULT_READINESS_TIMEOUT_MS);
+        return reply.status(report.ready ? 200 : 503).send(report);
+      },
+    );
+  });
 
   app.register(async (api) => {
     if (apiKey) {

@@ -147,6 +147,8 @@ export async function modelRoutes(api: FastifyInstance, options: ModelRoutesOpti
       schema: schema({
         operationId: 'fitModel',
         summary: 'Fit (or re-fit, replacing) a model',
+        description:
+          'Runs on the training worker. Bounded beyond the body size, each bound a 400 naming its setting: columns (ARGUS_MODEL_MAX_COLUMNS), rows of a COF fit (ARGUS_MODEL_MAX_COF_ROWS) and of a LOCI fit (ARGUS_MODEL_MAX_LOCI_ROWS), nNeighbors (ARGUS_MODEL_MAX_NEIGHBORS), ensemble members counted through nesting (ARGUS_MODEL_MAX_ENSEMBLE_MEMBERS), maxSamples and nEstimators (ARGUS_MODEL_MAX_SAMPLES, ARGUS_MODEL_MAX_ESTIMATORS), and the stored model (ARGUS_MODEL_MAX_STATE_BYTES).',
         params: doc.params,
         headers: doc.idempotencyHeader,
         body: doc.fit,

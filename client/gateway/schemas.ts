@@ -18,9 +18,18 @@ const scoreTransactionResponseSchema = z.object({
   z_score: z.number().nullable().describe('null when there is no usable baseline yet'),
   is_anomaly: z.boolean(),
   transaction_id: z.string(),
-  alert: z.enum(['none', 'queued', 'failed']).describe('failed: stored, the alert will be retried'),
-  baseline: z.object({ mean: z.number(), std_dev: z.number(), sample_count: z.number().int() }).nullable(),
-  threshold: z.number().describe('|z| above this is an anomaly'),
+  alert: z
+    .enum(['none', 'queued', 'failed', 'sent', 'dead_lettered'])
+    .describe('failed: stored, the alert will be retried; sent and dead_lettered only on a repeat of a transaction stored earlier'),
+  baseline: z
+    .object({ mean: z.number(), std_dev: z.number(), sample_count: z.number().int() })
+    .nullable()
+    .describe('the baseline the score used; null without one, and on a repeat (not stored with the transaction)'),
+  threshold: z.number().nullable().describe('|z| above this is an anomaly; null on a repeat (not stored with the transaction)'),
+  already_stored: z
+    .literal(true)
+    .optional()
+    .describe('present when the transaction was stored before this request by a run Temporal no longer remembers: the answer is what was stored'),
 });
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -92,6 +92,8 @@ export interface CaptureServer {
   failNext(plan: { status: number; times?: number; retryAfterSeconds?: number }): void;
   clearFaults(): void;
   close(): Promise<void>;
+  /** Settles once the server has stopped listening, whether by close() or not (the local stack restarts it then). */
+  closed: Promise<void>;
 }
 
 function sendGridError(reply: FastifyReply, status: number, message: string, field: string | null = null) {
@@ -214,6 +216,7 @@ export async function startCaptureServer(options: CaptureServerOptions = {}): Pr
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('capture server has no TCP address');
   const url = `http://${host}:${address.port}`;
+  const closed = new Promise<void>((resolve) => app.server.once('close', () => resolve()));
 
   return {
     url,
@@ -229,6 +232,7 @@ export async function startCaptureServer(options: CaptureServerOptions = {}): Pr
       fault = null;
     },
     close: () => app.close(),
+    closed,
   };
 }
 

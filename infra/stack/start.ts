@@ -1,19 +1,37 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { ArgusClient } from '../../client/argus-client';
-import { startGateway } from '../../client/gateway/server';
-import { ensureSchedules } from '../../client/schedules';
-import { startDispatcher } from '../../workers/dispatcher';
-import { startWorker } from '../../workers/worker';
-import { startAzurite } from '../azurite';
-import { type ArgusConfig, loadConfig } from '../config';
+import type { ReadinessProbe } from '../../client/gateway/app';
+import { AzuriteQueueService, type AzuriteServiceKind } from '../azurite';
+import { type ArgusConfig, ConfigError, loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { startCaptureServer } from '../mail/capture-server';
+import { canConnect, portIsFree } from '../net';
+import { BATCH_WORKER_NODE_FLAGS, TRAINING_WORKER_NODE_FLAGS, nodeArgsFor } from '../process-flags';
 import { ensureTemporalCli } from '../setup/ensure-tools';
-import { startTemporalDevServer } from '../temporal-dev-server';
-import { BATCH_WORKER_NODE_FLAGS, nodeArgsFor } from '../process-flags';
-import { supervise } from './supervisor';
+import { launchTemporalDevServer } from '../temporal-dev-server';
+import { acquireLock, findStackOnPorts, type HeldLock, type StackLock } from './lock';
+import { type Supervised, supervise } from './supervisor';
+
+/**
+ * `npm start`: the whole of Argus on one machine. Local parts (Temporal dev server, Azurite, the
+ * SendGrid capture server) start only where the config does not point at the real service, and are
+ * kept running: one that dies is started again on the same ports and files (see supervisor.ts); one that
+ * cannot be brought back stops the stack, which exits 1 naming it. `$ARGUS_HOME/argus.lock` says this
+ * stack runs (see lock.ts): a second start reports it instead of fighting over its ports.
+ */
+
+type Stop = () => Promise<unknown>;
+
+/** How long stopping waits for one part before going on to the next (children get SIGKILL after 10 s of their own). */
+const STOP_TIMEOUT_MS = 15_000;
+
+/** A port this stack binds, and the variable that moves it. */
+interface PlannedPort {
+  variable: string;
+  what: string;
+  host: string;
+  port: number;
+}
 
 /** The batch worker runs in a process of its own, so a large file never takes the event loop single transactions use. */
 function spawnBatchWorker() {
@@ -21,12 +39,11 @@ function spawnBatchWorker() {
   return spawn(process.execPath, nodeArgsFor(entry, BATCH_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
 }
 
-/**
- * `npm start`: the whole of Argus on one machine. Local parts (Temporal dev server, Azurite, the
- * SendGrid capture server) start only where the config does not point at the real service.
- */
-
-type Stop = () => Promise<unknown>;
+/** The training worker too: a 20-second model fit never takes the event loop single transactions use. */
+function spawnTrainingWorker() {
+  const entry = path.resolve(__dirname, '../../workers/training-worker.ts');
+  return spawn(process.execPath, nodeArgsFor(entry, TRAINING_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+}
 
 function isLocalTemporal(config: ArgusConfig): { host: string; port: number } | null {
   if (config.temporal.apiKey || config.temporal.tls) return null;
@@ -34,61 +51,180 @@ function isLocalTemporal(config: ArgusConfig): { host: string; port: number } | 
   return match ? { host: '127.0.0.1', port: Number(match[2]) } : null;
 }
 
+/** The first restart waits this long (doubling per restart within a minute); ARGUS_RESTART_BACKOFF_MS, default 500. */
+function restartBackoffMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.ARGUS_RESTART_BACKOFF_MS;
+  if (raw === undefined || raw.trim() === '') return 500;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 600_000) {
+    throw new ConfigError('invalid environment:\n  ARGUS_RESTART_BACKOFF_MS: a whole number of milliseconds from 0 to 600000');
+  }
+  return value;
+}
+
+function plannedPorts(config: ArgusConfig, temporal: { host: string; port: number } | null): PlannedPort[] {
+  const ports: PlannedPort[] = [];
+  if (temporal) {
+    ports.push({ variable: 'TEMPORAL_ADDRESS', what: 'Temporal', host: temporal.host, port: temporal.port });
+    ports.push({ variable: 'TEMPORAL_UI_PORT', what: 'Temporal UI', host: temporal.host, port: config.temporal.uiPort });
+  }
+  if (config.queue.usesAzurite) {
+    ports.push({ variable: 'ARGUS_AZURITE_QUEUE_PORT', what: 'Azurite queue', host: '127.0.0.1', port: config.queue.azuritePort });
+    ports.push({ variable: 'ARGUS_AZURITE_BLOB_PORT', what: 'Azurite blob', host: '127.0.0.1', port: config.queue.azuriteBlobPort });
+  }
+  if (!config.email.apiKey) ports.push({ variable: 'ARGUS_CAPTURE_PORT', what: 'email capture server', host: '127.0.0.1', port: config.email.capturePort });
+  ports.push({ variable: 'ARGUS_HTTP_PORT', what: 'HTTP gateway', host: config.http.host, port: config.http.port });
+  return ports;
+}
+
+function printRunning(running: StackLock, note?: string): void {
+  const width = Math.max(0, ...running.addresses.map(([name]) => name.length));
+  const lines = [`Argus is already running (pid ${running.pid}, since ${running.startedAt}, ARGUS_HOME ${running.home}):`];
+  for (const [name, value] of running.addresses) lines.push(`  ${name.padEnd(width)}  ${value}`);
+  if (running.addresses.length === 0) lines.push('  (still starting: its addresses are not known yet)');
+  if (note) lines.push('', note);
+  lines.push('', `Stop it with Ctrl-C where it runs (or kill -INT ${running.pid}).`, '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const log = createLogger('argus');
-  fs.mkdirSync(config.home, { recursive: true });
+  let config: ArgusConfig;
+  let backoffMs: number;
+  try {
+    config = loadConfig();
+    backoffMs = restartBackoffMs();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`argus: ${err.message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger('argus', config.logLevel);
+  const local = isLocalTemporal(config);
+  const planned = plannedPorts(config, local);
+
+  // Already running, here or elsewhere on these ports: say where, and leave it alone.
+  const onPorts = findStackOnPorts(planned.map((p) => p.port));
+  if (onPorts) {
+    const shared = planned.filter((p) => onPorts.shared.includes(p.port)).map((p) => `${p.variable}=${p.port}`);
+    printRunning(onPorts.lock, onPorts.lock.home === config.home ? undefined : `It uses ports this start would use (${shared.join(', ')}); to run a second Argus beside it, set other ports.`);
+    process.exit(0);
+  }
+  const acquired = await acquireLock(
+    config.home,
+    { ports: Object.fromEntries(planned.map((p) => [p.variable, p.port])) },
+    { say: (line) => process.stderr.write(`argus: ${line}\n`) },
+  );
+  if (!acquired.acquired) {
+    printRunning(acquired.running);
+    process.exit(0);
+  }
+  const lock: HeldLock = acquired.lock;
+  process.once('exit', () => lock.release());
+
+  // A port held by something else: name it and the variable that moves it, before starting anything.
+  const temporalUp = local !== null && (await canConnect(local.host, local.port));
+  for (const port of planned) {
+    // A Temporal server already listening is reused (and then so is its UI port).
+    if (temporalUp && (port.variable === 'TEMPORAL_ADDRESS' || port.variable === 'TEMPORAL_UI_PORT')) continue;
+    if (!(await portIsFree(port.host, port.port))) {
+      process.stderr.write(`argus: cannot start: port ${port.port} is in use by another program: set ${port.variable} to move the ${port.what} elsewhere, or stop that program\n`);
+      lock.release();
+      process.exit(1);
+    }
+  }
+
   const stops: [string, Stop][] = [];
+  const supervised: Supervised[] = [];
   const lines: [string, string][] = [];
 
   const stopAll = async () => {
+    // Nothing is restarted from here on: a child that exits now (Ctrl-C reaches the whole process group) is meant to.
+    for (const part of supervised) part.holdRestarts();
     for (const [name, stop] of stops.reverse()) {
+      const started = Date.now();
+      log.debug({ service: name }, `stopping ${name}`);
+      // One part that does not stop (a call hanging on a port that accepts but never answers) must not
+      // keep the others, child processes included, from being stopped.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), STOP_TIMEOUT_MS);
+      });
       try {
-        await stop();
+        const outcome = await Promise.race([stop(), late]);
+        if (outcome === 'late') log.warn({ service: name }, `${name} did not stop within ${STOP_TIMEOUT_MS / 1000} s; going on without it`);
+        else log.debug({ service: name, ms: Date.now() - started }, `stopped ${name}`);
       } catch (err) {
         log.warn({ err, service: name }, 'stop failed');
+      } finally {
+        clearTimeout(timer);
       }
     }
+    lock.release();
   };
   let stopping = false;
-  const onSignal = (signal: string) => {
+  const shutdown = (signal: string, reason?: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`\n${signal}: stopping Argus...\n`);
+    process.stderr.write(reason ? `\nArgus is stopping: ${reason}\n` : `\n${signal}: stopping Argus...\n`);
     const code = signal === 'failure' ? 1 : 0;
     stopAll().then(
       () => process.exit(code),
       () => process.exit(1),
     );
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const giveUp = (reason: string) => shutdown('failure', reason);
 
+  const keep = async (name: string, key: string, match: string | undefined, start: Parameters<typeof supervise>[0]['start']): Promise<Supervised> => {
+    const part = await supervise({
+      name,
+      start,
+      logger: log,
+      backoffMs,
+      onGiveUp: giveUp,
+      onStarted: ({ pid, restarts }) => {
+        if (pid !== undefined) lock.setChild(key, { pid, restarts, match });
+      },
+    });
+    supervised.push(part);
+    stops.push([name, () => part.stop()]);
+    return part;
+  };
+
+  const parts: Partial<Record<'temporal' | 'queue' | 'blob', Supervised>> = {};
   try {
-    const local = isLocalTemporal(config);
     if (local) {
-      const server = await startTemporalDevServer({
+      const options = {
         cli: ensureTemporalCli(),
         dbFile: path.join(config.home, 'temporal.db'),
         host: local.host,
         port: local.port,
         uiPort: config.temporal.uiPort,
         logFile: path.join(config.home, 'temporal.log'),
-      });
-      stops.push(['temporal', server.stop]);
-      lines.push(['Temporal', `${server.address}${server.owned ? '' : ' (already running, reused)'}`]);
-      lines.push(['Temporal UI', server.uiUrl]);
+      };
+      if (temporalUp) {
+        lines.push(['Temporal', `${config.temporal.address} (already running, reused)`]);
+      } else {
+        parts.temporal = await keep('Temporal dev server', 'temporal', options.dbFile, () => launchTemporalDevServer(options));
+        lines.push(['Temporal', `${local.host}:${local.port}`]);
+      }
+      lines.push(['Temporal UI', `http://${local.host}:${config.temporal.uiPort}`]);
     } else {
       lines.push(['Temporal', `${config.temporal.address} (namespace ${config.temporal.namespace})`]);
     }
 
     if (config.queue.usesAzurite) {
-      const azurite = await startAzurite({
+      const azurite = new AzuriteQueueService({
         port: config.queue.azuritePort,
         blobPort: config.queue.azuriteBlobPort,
         location: path.join(config.home, 'azurite'),
       });
+      await azurite.start();
       stops.push(['azurite', () => azurite.stop()]);
+      for (const kind of ['queue', 'blob'] as AzuriteServiceKind[]) {
+        parts[kind] = await keep(`Azurite ${kind}`, `azurite ${kind}`, azurite.location, () => azurite.startService(kind));
+      }
       lines.push(['Azure queue (Azurite)', `http://127.0.0.1:${azurite.queuePort}/devstoreaccount1/${config.queue.alertQueue}`]);
       lines.push(['Azure blob (Azurite)', `http://127.0.0.1:${azurite.blobPort}/devstoreaccount1/${config.batch.container}`]);
     } else {
@@ -96,27 +232,34 @@ async function main(): Promise<void> {
     }
 
     if (!config.email.apiKey) {
-      const capture = await startCaptureServer({ port: config.email.capturePort, host: '127.0.0.1' });
-      stops.push(['capture', () => capture.close()]);
-      lines.push(['Email capture (SendGrid stand-in)', capture.url]);
+      // In this process: nothing to kill on its own, but a server that stops listening is started again on its port.
+      await keep('capture server', 'capture', undefined, async () => {
+        const capture = await startCaptureServer({ port: config.email.capturePort, host: '127.0.0.1' });
+        return { exited: capture.closed.then(() => ({ code: null, signal: null })), stop: () => capture.close() };
+      });
+      lines.push(['Email capture (SendGrid stand-in)', `http://127.0.0.1:${config.email.capturePort}`]);
     } else {
       lines.push(['Email', 'SendGrid']);
     }
 
     lines.push(['SQL', config.sql.kind === 'sqlite' ? `SQLite ${config.sql.path}` : 'Azure SQL']);
 
+    // Loaded only now: a second `npm start` that finds this one running answers without them.
+    // (require, not import(): tsx leaves import() to Node's ESM loader, which does not resolve these paths.)
+    const { ArgusClient } = require('../../client/argus-client') as typeof import('../../client/argus-client');
+    const { createReadinessProbe, startGateway } = require('../../client/gateway/server') as typeof import('../../client/gateway/server');
+    const { ensureSchedules } = require('../../client/schedules') as typeof import('../../client/schedules');
+    const { startDispatcher } = require('../../workers/dispatcher') as typeof import('../../workers/dispatcher');
+    const { startWorker } = require('../../workers/worker') as typeof import('../../workers/worker');
     const worker = await startWorker(config);
     stops.push(['worker', () => worker.stop()]);
     lines.push(['Worker', `task queue ${config.temporal.taskQueue}`]);
 
-    const batchWorker = await supervise({
-      name: 'batch worker',
-      start: async () => spawnBatchWorker(),
-      logger: log,
-      onGiveUp: () => onSignal('failure'),
-    });
-    stops.push(['batch worker', () => batchWorker.stop()]);
-    lines.push(['Batch worker', `task queue ${config.temporal.batchTaskQueue} (pid ${batchWorker.current()?.pid})`]);
+    const batchWorker = await keep('batch worker', 'batch worker', 'batch-worker', async () => spawnBatchWorker());
+    lines.push(['Batch worker', `task queue ${config.temporal.batchTaskQueue} (pid ${batchWorker.pid()})`]);
+
+    const trainingWorker = await keep('training worker', 'training worker', 'training-worker', async () => spawnTrainingWorker());
+    lines.push(['Training worker', `task queue ${config.temporal.trainingTaskQueue} (pid ${trainingWorker.pid()})`]);
 
     const dispatcher = await startDispatcher(config, { store: worker.store });
     stops.push(['dispatcher', () => dispatcher.stop()]);
@@ -124,7 +267,7 @@ async function main(): Promise<void> {
     for (const [name, finished] of [['worker', worker.done], ['dispatcher', dispatcher.finished]] as const) {
       finished.catch((err: unknown) => {
         log.error({ err, service: name }, `${name} failed; stopping Argus`);
-        onSignal('failure');
+        shutdown('failure', `the ${name} failed: ${(err as Error).message}`);
       });
     }
 
@@ -133,19 +276,48 @@ async function main(): Promise<void> {
     const schedules = await ensureSchedules(argus);
     lines.push(['Schedules', schedules.join(', ')]);
 
-    const gateway = await startGateway(config, argus);
+    // Readiness: SQL through the worker's store (this process's one handle); a part being restarted says so.
+    const checks = createReadinessProbe(config, argus, async () => {
+      await worker.store.getTransaction('readiness-probe');
+    });
+    const whileRunning =
+      (check: ReadinessProbe[keyof ReadinessProbe], part: Supervised | undefined): ReadinessProbe[keyof ReadinessProbe] =>
+      async (signal) => {
+        const status = part?.status();
+        if (status && status.state !== 'running') throw new Error(status.detail);
+        return check(signal);
+      };
+    const readiness: ReadinessProbe = {
+      temporal: whileRunning(checks.temporal, parts.temporal),
+      sql: checks.sql,
+      queue: whileRunning(checks.queue, parts.queue),
+      blob: whileRunning(checks.blob, parts.blob),
+    };
+
+    const gateway = await startGateway(config, argus, undefined, readiness);
     stops.push(['gateway', () => gateway.close()]);
     lines.push(['HTTP gateway', `${gateway.url}/api/score-transaction`]);
     lines.push(['Models API', `${gateway.url}/api/models/{tenant}/{runId}`]);
     lines.push(['Time series API', `${gateway.url}/api/timeseries/{entire|last|changepoint|csv}/detect`]);
     lines.push(['Batches API', `${gateway.url}/api/batches`]);
     lines.push(['API docs', `${gateway.url}/docs`]);
+    lines.push(['Readiness', gateway.readyUrl]);
   } catch (err) {
-    log.error({ err }, 'Argus failed to start');
+    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    if (inUse) {
+      const port = planned.find((p) => (err as Error).message.includes(`:${p.port}`));
+      process.stderr.write(`argus: cannot start: ${port ? `port ${port.port} is in use by another program: set ${port.variable} to move the ${port.what} elsewhere` : (err as Error).message}\n`);
+    } else {
+      log.error({ err }, 'Argus failed to start');
+      process.stderr.write(`argus: Argus failed to start: ${(err as Error).message}\n`);
+    }
+    stopping = true;
     await stopAll();
     process.exit(1);
   }
+  if (stopping) return;
 
+  lock.update({ state: 'running', addresses: lines });
   const width = Math.max(...lines.map(([name]) => name.length));
   process.stdout.write(`\nArgus is running (Ctrl-C to stop):\n`);
   for (const [name, value] of lines) process.stdout.write(`  ${name.padEnd(width)}  ${value}\n`);

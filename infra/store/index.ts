@@ -1,4 +1,4 @@
-import type { AnomalyStore, BatchStore, ModelStore } from '../../activities/ports';
+import type { AnomalyStore, BatchStore, ModelStore, RescoreStore } from '../../activities/ports';
 import type { ArgusConfig } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { migrateOrClose } from './migrated';
@@ -6,7 +6,9 @@ import { MssqlModelStore } from './mssql-model-store';
 import { MssqlPool } from './mssql-pool';
 import { MssqlAnomalyStore } from './mssql-store';
 import { MssqlBatchStore } from './mssql-batch-store';
+import { MssqlRescoreStore } from './mssql-rescore-store';
 import { SqliteBatchStore } from './sqlite-batch-store';
+import { SqliteRescoreStore } from './sqlite-rescore-store';
 import { SqliteDatabase } from './sqlite-database';
 import { SqliteModelStore } from './sqlite-model-store';
 import { SqliteAnomalyStore } from './sqlite-store';
@@ -31,10 +33,11 @@ export interface Stores {
   store: AnomalyStore;
   models: ModelStore;
   batches: BatchStore;
+  rescores: RescoreStore;
 }
 
 /**
- * The anomaly, model and batch stores over one database handle (one ConnectionPool for Azure SQL,
+ * The anomaly, model, batch and re-score stores over one database handle (one ConnectionPool for Azure SQL,
  * one file handle for SQLite), migrated once. Each store's close() releases the handle; the last
  * one closes it.
  */
@@ -42,16 +45,22 @@ export async function createStores(config: ArgusConfig['sql'], logger: Logger = 
   let stores: Stores;
   if (config.kind === 'mssql') {
     const pool = new MssqlPool(config.connectionString, { logger });
-    stores = { store: new MssqlAnomalyStore(pool, { logger }), models: new MssqlModelStore(pool, { logger }), batches: new MssqlBatchStore(pool, { logger }) };
+    stores = {
+      store: new MssqlAnomalyStore(pool, { logger }),
+      models: new MssqlModelStore(pool, { logger }),
+      batches: new MssqlBatchStore(pool, { logger }),
+      rescores: new MssqlRescoreStore(pool, { logger }),
+    };
   } else {
     const database = new SqliteDatabase(config.path);
     stores = {
       store: new SqliteAnomalyStore(database, { logger }),
       models: new SqliteModelStore(database, { logger }),
       batches: new SqliteBatchStore(database, { logger }),
+      rescores: new SqliteRescoreStore(database, { logger }),
     };
   }
-  await migrateOrClose([stores.store, stores.models, stores.batches]);
+  await migrateOrClose([stores.store, stores.models, stores.batches, stores.rescores]);
   return stores;
 }
 
@@ -60,4 +69,5 @@ export async function closeStores(stores: Stores): Promise<void> {
   await stores.store.close();
   await stores.models.close();
   await stores.batches.close();
+  await stores.rescores.close();
 }

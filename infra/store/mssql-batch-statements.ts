@@ -11,7 +11,8 @@
  * column's own, and the index on the column still serves the seek. (SQL Server also takes COLLATE in
  * the OPENJSON WITH column list, but sqlfluff's tsql grammar does not, and the grammar check must pass.)
  * batch_id columns keep the database default, like dbo.batches.batch_id, and are only ever compared
- * with parameters.
+ * with parameters or with each other. test/store/tsql-grammar.test.ts checks every comparison of
+ * string columns for matching collations against the schema the migrations create.
  *
  * The chunk statements run inside one transaction the store opens (MssqlPool.inTransaction), one after
  * the other: LOCK_BATCH_CHUNK, SNAPSHOT_STORED_BY, SNAPSHOT_PAIRS, then the plan runs in the worker,
@@ -321,7 +322,6 @@ WHERE NOT EXISTS (
 );
 ${WRITE_REJECTS_LEDGER_AND_COUNTERS}`;
 
-/** The last @limit points the batch stored for the series, oldest first. */
 export const SET_BATCH_ALERT_STATUS = `
 SET NOCOUNT OFF;
 UPDATE dbo.anomaly_transactions
@@ -334,6 +334,7 @@ SELECT TOP (1) 1 AS found
 FROM dbo.anomaly_transactions
 WHERE transaction_id >= @prefix AND transaction_id < @prefix + NCHAR(65535);`;
 
+/** The last @limit points the batch stored for the series, oldest first. */
 export const SERIES_TAIL = `
 SELECT tail.ts, tail.value
 FROM (

@@ -31,6 +31,14 @@ function isoOrNull(value: Timestamp | null): string | null {
 export const TRANSACTION_COLUMNS = `transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly,
   detector, batch_id, alert_status, created_at`;
 
+/** A column list with each column qualified by a table alias (`t.transaction_id, t.user_id, …`). */
+export function qualified(columns: string, alias: string): string {
+  return columns
+    .split(',')
+    .map((column) => `${alias}.${column.trim()}`)
+    .join(', ');
+}
+
 /** The columns a DeliveryRow is read from, in both dialects. */
 export const DELIVERY_COLUMNS = `transaction_id, status, attempts, last_error, provider_message_id, updated_at, claimed_by, claimed_until`;
 

@@ -3,10 +3,10 @@ import { seeded } from '../support/batch-files';
 
 /**
  * A transactions file for the batch benchmark: `rows` rows over about 3,000 users and 25 categories,
- * amounts log-normal around a per-(user, category) level, 0.1 % planted at 20× their level, one day
- * per 1/365 of the file. Written in 4 MiB pieces, so a ten-million-row file needs no memory to make.
+ * amounts log-normal around a per-(user, category) level, 0.1 % planted at 20× their level, the rows
+ * spread in order over `days` (from day `first` of 2025, UTC; default the year). Written in 4 MiB pieces, so a ten-million-row file needs no memory to make.
  */
-export function writeTransactionsFile(file: string, rows: number, seed = 1): void {
+export function writeTransactionsFile(file: string, rows: number, seed = 1, days: { first: number; count: number } = { first: 1, count: 365 }): void {
   const random = seeded(seed);
   const fd = fs.openSync(file, 'w');
   try {
@@ -19,7 +19,7 @@ export function writeTransactionsFile(file: string, rows: number, seed = 1): voi
       const level = 10 + ((user * 31 + category * 17) % 200);
       const noise = Math.exp((random() - 0.5) * 0.4);
       const amount = random() < 0.001 ? level * 20 : level * noise;
-      const day = 1 + Math.floor((i / rows) * 365);
+      const day = days.first + Math.floor((i / rows) * days.count);
       const date = new Date(Date.UTC(2025, 0, day)).toISOString().slice(0, 10);
       const line = `${user},${category},${amount.toFixed(2)},${date}\n`;
       piece.push(line);

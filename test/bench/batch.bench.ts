@@ -11,6 +11,7 @@ import { batchIdFor } from '../../contracts/batch';
 import { freePort, waitForPort } from '../../infra/net';
 import { BATCH_WORKER_NODE_FLAGS, WORKER_NODE_FLAGS, nodeArgsFor } from '../../infra/process-flags';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
+import { devServerSearchAttributeArgs } from '../../infra/setup/search-attributes';
 import { closeStores, createStores } from '../../infra/store';
 import { writeTransactionsFile } from './batch-data';
 import { machineLine } from './harness';
@@ -72,7 +73,7 @@ async function startStack(dir: string): Promise<Stack> {
   const port = await freePort();
   const temporal = spawn(
     ensureTemporalCli(),
-    ['server', 'start-dev', '--db-filename', path.join(dir, 'temporal.db'), '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(await freePort()), '--log-level', 'error'],
+    ['server', 'start-dev', '--db-filename', path.join(dir, 'temporal.db'), '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(await freePort()), '--log-level', 'error', ...devServerSearchAttributeArgs()],
     { stdio: 'ignore' },
   );
   await waitForPort('127.0.0.1', port, 60_000);

@@ -10,7 +10,7 @@ import { type ArgusConfig, loadConfig } from '../../infra/config';
 import { freePort } from '../../infra/net';
 import { BATCH_WORKER_NODE_FLAGS, nodeArgsFor } from '../../infra/process-flags';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
-import { createStores } from '../../infra/store';
+import { closeStores, createStores } from '../../infra/store';
 import { type DevServer, startTemporalDevServer } from '../../infra/temporal-dev-server';
 import { startWorker } from '../../workers/worker';
 import { normalRows, transactionsCsv, writeFile } from '../support/batch-files';
@@ -59,10 +59,7 @@ describe('a batch when its processes die', function () {
     };
     config = loadConfig(env);
     // Migrate before the worker processes start, so they do not race to create the schema.
-    const stores = await createStores(config.sql);
-    await stores.store.close();
-    await stores.models.close();
-    await stores.batches.close();
+    await closeStores(await createStores(config.sql));
     client = await ArgusClient.connect({ config });
   });
 

@@ -92,6 +92,10 @@ describe('the local stack (npm start)', function () {
     const { child, banner } = await start();
     for (const port of Object.values(ports)) assert.ok(banner.includes(String(port)), `banner shows port ${port}:\n${banner}`);
     assert.match(banner, /SQLite .*argus\.db/);
+    assert.match(banner, new RegExp(`Readiness\\s+http://127\\.0\\.0\\.1:${ports.http}/readyz`));
+    const ready = await fetch(`http://127.0.0.1:${ports.http}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    assert.equal(JSON.parse(fs.readFileSync(path.join(home, 'argus.lock'), 'utf8')).pid, child.pid, 'the lock file names the running stack');
 
     const first = await score({ user_id: 7, category_id: 8, amount: 12.5, transaction_id: 'stack-1' });
     assert.equal(first.status, 200);
@@ -102,6 +106,7 @@ describe('the local stack (npm start)', function () {
     for (const [name, port] of Object.entries(ports)) {
       assert.equal(await canConnect('127.0.0.1', port), false, `${name} (port ${port}) is closed after Ctrl-C`);
     }
+    assert.equal(fs.existsSync(path.join(home, 'argus.lock')), false, 'the lock file is removed after Ctrl-C');
   });
 
   it('ingests a history file with --mode fit, then a day\'s file: anomalies in SQL, one email each in the capture server', async () => {

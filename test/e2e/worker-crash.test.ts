@@ -8,6 +8,7 @@ import { ArgusClient } from '../../client/argus-client';
 import { type AzuriteQueueService, startAzurite } from '../../infra/azurite';
 import { loadConfig } from '../../infra/config';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
+import { SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { createStore } from '../../infra/store';
 import type { AnomalyStore } from '../../activities/ports';
 
@@ -29,7 +30,7 @@ describe('a worker killed mid-work', function () {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-crash-'));
     env = await TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1' },
+      server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
     });
     azurite = await startAzurite({ port: 0, location: path.join(dir, 'azurite') });
     workerEnv = {

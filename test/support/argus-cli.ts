@@ -19,6 +19,7 @@ export async function runArgusCli(stack: ArgusTestStack, ...args: string[]): Pro
       ARGUS_TASK_QUEUE: stack.config.temporal.taskQueue,
       // CSV batches run on the stack's batch worker and stage blobs in the stack's Azurite.
       ARGUS_BATCH_TASK_QUEUE: stack.config.temporal.batchTaskQueue,
+      ARGUS_TRAINING_TASK_QUEUE: stack.config.temporal.trainingTaskQueue,
       AZURE_STORAGE_CONNECTION_STRING: stack.config.queue.connectionString,
       ARGUS_HOME: stack.dir,
     },

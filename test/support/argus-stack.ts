@@ -11,6 +11,7 @@ import { type CaptureServer, startCaptureServer } from '../../infra/mail/capture
 import { SendGridMailer } from '../../infra/mail/sendgrid-mailer';
 import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
 import { ensureTemporalCli } from '../../infra/setup/ensure-tools';
+import { SEARCH_ATTRIBUTES } from '../../contracts/search-attributes';
 import { createLogger } from '../../infra/logger';
 import { type AlertDispatcher, createAlertDispatcher } from '../../workers/alert-dispatcher';
 import { type WorkflowBundle, bundleArgusWorkflows } from '../../workers/create-worker';
@@ -35,6 +36,8 @@ export interface ArgusTestStack {
   capture: CaptureServer;
   dispatcher: AlertDispatcher;
   dir: string;
+  /** The environment the stack's config was read from: a child worker process started with it joins this stack. */
+  configEnv: Record<string, string>;
   /** Runs a read-only query against the SQLite file, for assertions on what was written. */
   sql<T = Record<string, unknown>>(query: string, ...params: unknown[]): T[];
   stop(): Promise<void>;
@@ -48,6 +51,8 @@ export interface TestStackOptions {
   inProcessClient?: boolean;
   /** Run no batch worker in this process (a test that runs it as a child process it can kill). */
   noBatchWorker?: boolean;
+  /** Run no training worker in this process (a test that runs it as a child process it can kill). */
+  noTrainingWorker?: boolean;
   /** More environment for the stack's config (e.g. ARGUS_BATCH_CHUNK_BYTES). */
   env?: Record<string, string>;
 }
@@ -57,12 +62,12 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
   installRuntimeLogger();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-e2e-'));
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1' },
+    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
   });
   const azurite = await startAzurite({ port: 0, location: path.join(dir, 'azurite') });
   const capture = await startCaptureServer({ port: 0, host: '127.0.0.1' });
   const taskQueue = `argus-test-${Math.random().toString(36).slice(2, 10)}`;
-  const config = loadConfig({
+  const configEnv: Record<string, string> = {
     ARGUS_HOME: dir,
     ARGUS_SQLITE_PATH: path.join(dir, 'argus.db'),
     AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
@@ -70,8 +75,10 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     ARGUS_TASK_QUEUE: taskQueue,
     TEMPORAL_ADDRESS: env.connection.options.address,
     ARGUS_BATCH_TASK_QUEUE: `${taskQueue}-batch`,
+    ARGUS_TRAINING_TASK_QUEUE: `${taskQueue}-training`,
     ...options.env,
-  });
+  };
+  const config = loadConfig(configEnv);
   let faults: FaultyStore | undefined;
   sharedBundle ??= bundleArgusWorkflows();
   const worker = await startWorker(config, {
@@ -84,6 +91,10 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
   const batchWorker = options.noBatchWorker
     ? null
     : await startWorker(config, { connection: env.nativeConnection, workflowBundle: await sharedBundle, clock: options.clock }, 'batch');
+  // Model fits and detections have their own queue; in-process here, their CPU work runs in worker threads.
+  const trainingWorker = options.noTrainingWorker
+    ? null
+    : await startWorker(config, { connection: env.nativeConnection, workflowBundle: await sharedBundle, clock: options.clock }, 'training');
   const queue = AzureAlertQueue.fromConfig(config);
   const client = await ArgusClient.connect({ config, connection: options.inProcessClient ? env.nativeConnection : env.connection, taskQueue });
   const mailer = new SendGridMailer({ apiKey: 'SG.test-key', baseUrl: capture.url });
@@ -111,8 +122,10 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
     capture,
     dispatcher,
     dir,
+    configEnv,
     sql: <T>(query: string, ...params: unknown[]) => readOnly.prepare(query).all(...params) as T[],
     async stop() {
+      await trainingWorker?.stop();
       await batchWorker?.stop();
       await worker.stop();
       readOnly.close();
