@@ -43,6 +43,8 @@ const envSchema = z.object({
   AZURE_STORAGE_CONNECTION_STRING: optionalString,
   ARGUS_AZURITE_QUEUE_PORT: port.default(10001),
   ARGUS_AZURITE_BLOB_PORT: port.default(10000),
+  // npm start: the first restart of a part that died waits this long (doubling per restart within a minute)
+  ARGUS_RESTART_BACKOFF_MS: z.coerce.number().int().min(0).max(600_000).default(500),
   ARGUS_ALERT_QUEUE: z
     .string()
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'Azure queue names are 3-63 lowercase letters, digits and single hyphens')
@@ -156,6 +158,8 @@ export interface ArgusConfig {
   timeSeries: { maxPoints: number };
   /** container: where uploaded CSV files are staged in the storage account (the claim check). */
   batch: { chunkBytes: number; maxRejects: number; container: string };
+  /** The local stack launcher (npm start). */
+  stack: { restartBackoffMs: number };
 }
 
 export class ConfigError extends Error {
@@ -225,5 +229,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ArgusConfig {
     },
     timeSeries: { maxPoints: e.ARGUS_TIMESERIES_MAX_POINTS },
     batch: { chunkBytes: e.ARGUS_BATCH_CHUNK_BYTES, maxRejects: e.ARGUS_BATCH_MAX_REJECTS, container: e.ARGUS_BATCH_CONTAINER },
+    stack: { restartBackoffMs: e.ARGUS_RESTART_BACKOFF_MS },
   };
 }

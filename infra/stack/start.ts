@@ -51,16 +51,6 @@ function isLocalTemporal(config: ArgusConfig): { host: string; port: number } | 
   return match ? { host: '127.0.0.1', port: Number(match[2]) } : null;
 }
 
-/** The first restart waits this long (doubling per restart within a minute); ARGUS_RESTART_BACKOFF_MS, default 500. */
-function restartBackoffMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.ARGUS_RESTART_BACKOFF_MS;
-  if (raw === undefined || raw.trim() === '') return 500;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 600_000) {
-    throw new ConfigError('invalid environment:\n  ARGUS_RESTART_BACKOFF_MS: a whole number of milliseconds from 0 to 600000');
-  }
-  return value;
-}
 
 function plannedPorts(config: ArgusConfig, temporal: { host: string; port: number } | null): PlannedPort[] {
   const ports: PlannedPort[] = [];
@@ -92,7 +82,7 @@ async function main(): Promise<void> {
   let backoffMs: number;
   try {
     config = loadConfig();
-    backoffMs = restartBackoffMs();
+    backoffMs = config.stack.restartBackoffMs;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`argus: ${err.message}\n`);
@@ -119,7 +109,9 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const lock: HeldLock = acquired.lock;
-  process.once('exit', () => lock.release());
+  // Whoever started this may be gone (its end of the pipe closed): writing then must not crash the
+  // launcher before it has stopped its children.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
   // A port held by something else: name it and the variable that moves it, before starting anything.
   const temporalUp = local !== null && (await canConnect(local.host, local.port));
@@ -136,6 +128,20 @@ async function main(): Promise<void> {
   const stops: [string, Stop][] = [];
   const supervised: Supervised[] = [];
   const lines: [string, string][] = [];
+  // The last resort, whatever ends this process (an uncaught error included): no child outlives it.
+  process.once('exit', () => {
+    for (const part of supervised) {
+      part.holdRestarts();
+      const pid = part.pid();
+      if (pid === undefined || pid === process.pid) continue;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    lock.release();
+  });
 
   const stopAll = async () => {
     // Nothing is restarted from here on: a child that exits now (Ctrl-C reaches the whole process group) is meant to.

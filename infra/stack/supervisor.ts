@@ -144,7 +144,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervised>
     recent.push(diedAt);
     const wait = Math.min(maxBackoffMs, backoffMs * 2 ** (recent.length - 1));
     state = 'restarting';
-    detail = `${options.name} ${how} ${new Date(diedAt).toISOString()}; restarting`;
+    detail = `${options.name} ${how} at ${new Date(diedAt).toISOString()}; restarting`;
     options.logger.warn(
       { service: options.name, ...exit, restartInMs: wait, restart: recent.length, maxRestarts },
       `${options.name} ${how}; restarting in ${formatDuration(wait)} (restart ${recent.length} of ${maxRestarts} allowed within ${formatDuration(windowMs)})`,
