@@ -250,9 +250,11 @@ describe('the local stack supervises what it starts (npm start)', function () {
     const down = await waitFor(
       async () => {
         const r = await readiness();
-        return r.status === 503 && /^Azurite queue was killed \(SIGKILL\).*restarting/.test(r.body.checks.queue.error ?? '') ? r : null;
+        const queueNoticed = /^Azurite queue was killed \(SIGKILL\).*restarting/.test(r.body.checks.queue.error ?? '');
+        const blobNoticed = /^Azurite blob was killed/.test(r.body.checks.blob.error ?? '');
+        return r.status === 503 && queueNoticed && blobNoticed ? r : null;
       },
-      { timeoutMs: 5_000, intervalMs: 50, what: '/readyz to report the queue down and being restarted' },
+      { timeoutMs: 5_000, intervalMs: 50, what: '/readyz to report the queue and the blob store down and being restarted' },
     );
     assert.equal(down.body.ready, false);
     assert.equal(down.body.checks.blob.ok, false);
