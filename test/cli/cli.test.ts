@@ -9,6 +9,9 @@ import { formatBaselinesImported, formatFailure, formatRetryResult, formatScoreR
 import { BaselineFileError, parseBaselineFile, parseStrictInteger, parseStrictNumber } from '../../client/cli-parse';
 import { type CliIo, runCli } from '../../client/cli';
 import type { ScoreTransactionResponse } from '../../contracts/transaction';
+import { type CliRun, runArgusCli } from '../support/argus-cli';
+import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
+import { permanentSqlError } from '../support/faulty-store';
 
 const ARGUS_BIN = path.resolve(__dirname, '../../bin/argus');
 
@@ -252,3 +255,166 @@ describe('argus CLI', () => {
   });
 });
 
+
+/**
+ * The everyday commands against the real local stack (dev server, worker, SQLite, Azurite), run in-process
+ * as a user's shell would run them against `npm start`: what they print, their exit codes, and what they
+ * leave in SQL and on the queue.
+ */
+describe('argus score, baseline, threshold and alerts retry on the real local stack', function () {
+  this.timeout(180_000);
+  let stack: ArgusTestStack;
+
+  before(async () => {
+    stack = await startArgusTestStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const argus = (...args: string[]) => runArgusCli(stack, ...args);
+  const ok = (run: CliRun, label: string) => {
+    assert.equal(run.code, 0, `${label}: exit ${run.code}, stderr ${run.err}`);
+    assert.equal(run.err, '', label);
+    return run.out;
+  };
+  const baselineOf = (user: number, category: number) =>
+    stack.sql<{ mean: number; std_dev: number; sample_count: number }>(
+      'SELECT mean, std_dev, sample_count FROM anomaly_stats WHERE user_id = ? AND category_id = ?',
+      user,
+      category,
+    )[0];
+  const storedRows = (transactionId: string) =>
+    stack.sql<{ z_score: number | null; is_anomaly: number; alert_status: string; amount: number }>(
+      'SELECT z_score, is_anomaly, alert_status, amount FROM anomaly_transactions WHERE transaction_id = ?',
+      transactionId,
+    );
+  /** The transaction ids of the alert messages on the queue (base64 JSON, as Azure Functions read them). */
+  const queuedAlerts = async () =>
+    (await stack.queue.peek('alerts')).map((m) => (JSON.parse(Buffer.from(m.text, 'base64').toString('utf8')) as { transaction_id: string }).transaction_id);
+
+  it("baseline set, then score the seed's example: the printed lines, exit 0, the rows and the one queue message", async () => {
+    assert.equal(
+      ok(await argus('baseline', 'set', '--user', '399', '--category', '2310', '--mean', '2000', '--std', '500', '--count', '30'), 'baseline set'),
+      'baseline set: user 399 · category 2310  mean 2000  std_dev 500  samples 30\n',
+    );
+    assert.deepEqual(baselineOf(399, 2310), { mean: 2000, std_dev: 500, sample_count: 30 });
+
+    const anomaly = await argus('score', '--user', '399', '--category', '2310', '--amount', '6000', '--transaction-id', 't-6000');
+    assert.equal(ok(anomaly, 'score 6000'), 'ANOMALY  user 399 · category 2310 · amount 6000  z = 8.00 (|z| > 3)  alert queued  txn t-6000\n');
+    assert.deepEqual(storedRows('t-6000'), [{ z_score: 8, is_anomaly: 1, alert_status: 'queued', amount: 6000 }]);
+    assert.equal(baselineOf(399, 2310).sample_count, 30, 'an anomaly is not folded into its baseline');
+    assert.deepEqual(await queuedAlerts(), ['t-6000']);
+
+    const normal = await argus('score', '--user', '399', '--category', '2310', '--amount', '2500', '--transaction-id', 't-2500', '--json');
+    const body = JSON.parse(ok(normal, 'score --json'));
+    assert.equal(normal.out.trim().split('\n').length, 1, 'one line of JSON');
+    assert.deepEqual(
+      { z: body.z_score, anomaly: body.is_anomaly, alert: body.alert, baseline: body.baseline, threshold: body.threshold },
+      { z: 1, anomaly: false, alert: 'none', baseline: { mean: 2000, std_dev: 500, sample_count: 30 }, threshold: 3 },
+    );
+    assert.deepEqual(storedRows('t-2500'), [{ z_score: 1, is_anomaly: 0, alert_status: 'none', amount: 2500 }]);
+    assert.equal(baselineOf(399, 2310).sample_count, 31, 'the normal amount was folded in');
+
+    // The same transaction id again: the first result, nothing stored, folded or queued twice.
+    assert.equal(ok(await argus('score', '--user', '399', '--category', '2310', '--amount', '6000', '--transaction-id', 't-6000'), 'repeat'), anomaly.out);
+    assert.equal(storedRows('t-6000').length, 1);
+    assert.equal(baselineOf(399, 2310).sample_count, 31);
+    assert.deepEqual(await queuedAlerts(), ['t-6000']);
+  });
+
+  it('score without a baseline prints why it is unscored; --idempotency-key makes a repeat the same transaction', async () => {
+    const first = ok(await argus('score', '--user', '77', '--category', '1', '--amount', '42.5', '--idempotency-key', 'order-1'), 'first');
+    assert.match(first, /^unscored {2}user 77 · category 1 · amount 42\.5 {2}\(no baseline yet for this user and category\) {2}txn (idem-[0-9a-f]{40})\n$/);
+    const transactionId = /txn (\S+)/.exec(first)![1];
+    assert.equal(ok(await argus('score', '--user', '77', '--category', '1', '--amount', '42.5', '--idempotency-key', 'order-1'), 'repeat'), first);
+    assert.deepEqual(storedRows(transactionId), [{ z_score: null, is_anomaly: 0, alert_status: 'none', amount: 42.5 }]);
+    assert.deepEqual(baselineOf(77, 1), { mean: 42.5, std_dev: 0, sample_count: 1 }, 'folded once');
+    // Another key is another transaction.
+    const other = ok(await argus('score', '--user', '77', '--category', '1', '--amount', '42.5', '--idempotency-key', 'order-2'), 'other key');
+    assert.notEqual(/txn (\S+)/.exec(other)![1], transactionId);
+    assert.equal(baselineOf(77, 1).sample_count, 2);
+  });
+
+  it('a permanent store failure: exit 1 with one line naming it, nothing stored', async () => {
+    stack.faults.failNext('recordTransaction', permanentSqlError());
+    const run = await argus('score', '--user', '78', '--category', '1', '--amount', '5', '--transaction-id', 'cli-permanent');
+    assert.equal(run.code, 1, run.err);
+    assert.equal(run.out, '');
+    assert.match(run.err, /^argus: the store failed permanently: .*persistTransaction failed permanently/);
+    assert.equal(run.err.trim().split('\n').length, 1, run.err);
+    assert.equal(storedRows('cli-permanent').length, 0);
+  });
+
+  it('baseline import reads a CSV and a JSON file: every row in SQL, the count printed', async () => {
+    const csv = path.join(stack.dir, 'baselines.csv');
+    fs.writeFileSync(csv, 'user_id,category_id,mean,std_dev,sample_count\n80,1,100,10,20\n80,2,55.5,2.5,12\n');
+    assert.equal(ok(await argus('baseline', 'import', csv), 'import csv'), 'imported 2 baselines\n');
+    assert.deepEqual(baselineOf(80, 1), { mean: 100, std_dev: 10, sample_count: 20 });
+    assert.deepEqual(baselineOf(80, 2), { mean: 55.5, std_dev: 2.5, sample_count: 12 });
+    const json = path.join(stack.dir, 'baselines.json');
+    fs.writeFileSync(json, JSON.stringify([{ user_id: 80, category_id: 1, mean: 200, std_dev: 20, sample_count: 40 }]));
+    assert.equal(ok(await argus('baseline', 'import', json), 'import json'), 'baseline set: user 80 · category 1  mean 200  std_dev 20  samples 40\n');
+    assert.deepEqual(baselineOf(80, 1), { mean: 200, std_dev: 20, sample_count: 40 }, 'replaced');
+  });
+
+  it('threshold set and clear: the override in SQL decides the next score; bad usage exits 2 and writes nothing', async () => {
+    ok(await argus('baseline', 'set', '--user', '81', '--category', '5', '--mean', '100', '--std', '10', '--count', '20'), 'baseline');
+    assert.equal(
+      ok(await argus('threshold', 'set', '--user', '81', '--category', '5', '--z', '4'), 'threshold set'),
+      'threshold set: user 81 · category 5  |z| > 4 is an anomaly\n',
+    );
+    assert.equal(ok(await argus('threshold', 'set', '--category', '5', '--z', '6'), 'category threshold'), 'threshold set: category 5  |z| > 6 is an anomaly\n');
+    const thresholds = () =>
+      stack.sql<{ user_id: number | null; category_id: number | null; z_threshold: number }>(
+        'SELECT user_id, category_id, z_threshold FROM anomaly_thresholds WHERE category_id = 5 ORDER BY user_id',
+      );
+    assert.deepEqual(thresholds(), [
+      { user_id: null, category_id: 5, z_threshold: 6 },
+      { user_id: 81, category_id: 5, z_threshold: 4 },
+    ]);
+    // z = 3.5: normal under the (user, category) override 4, an anomaly under the default 3 once both are cleared.
+    assert.equal(
+      ok(await argus('score', '--user', '81', '--category', '5', '--amount', '135', '--transaction-id', 'thr-a'), 'under override'),
+      'normal  user 81 · category 5 · amount 135  z = 3.50 (|z| ≤ 4)  txn thr-a\n',
+    );
+    assert.equal(ok(await argus('threshold', 'clear', '--user', '81', '--category', '5'), 'clear'), 'threshold cleared: user 81 · category 5\n');
+    assert.deepEqual(thresholds(), [{ user_id: null, category_id: 5, z_threshold: 6 }]);
+    ok(await argus('threshold', 'clear', '--category', '5'), 'clear category');
+    assert.deepEqual(thresholds(), []);
+    const byDefault = ok(await argus('score', '--user', '81', '--category', '5', '--amount', '200', '--transaction-id', 'thr-b'), 'default');
+    assert.match(byDefault, /^ANOMALY {2}user 81 · category 5 · amount 200 {2}z = \d+\.\d\d \(\|z\| > 3\) {2}alert queued {2}txn thr-b\n$/);
+
+    for (const [args, expected] of [
+      [['threshold', 'set', '--z', '4'], /^argus: name --user, --category or both\n$/],
+      [['threshold', 'set', '--user', '81', '--z', '0'], /^argus: --z must be a positive number, got 0\n$/],
+      [['threshold', 'set', '--user', '81', '--z', 'high'], /--z/],
+    ] as [string[], RegExp][]) {
+      const run = await argus(...args);
+      assert.equal(run.code, 2, args.join(' '));
+      assert.match(run.err, expected, args.join(' '));
+      assert.equal(run.out, '');
+    }
+    assert.deepEqual(thresholds(), [], 'nothing written by the refused commands');
+  });
+
+  it('alerts retry: nothing to retry, a failed alert still failing while the queue is down, then re-queued once it is back', async () => {
+    assert.equal(ok(await argus('alerts', 'retry'), 'nothing failed'), 'no failed alerts to retry\n');
+    ok(await argus('baseline', 'set', '--user', '82', '--category', '1', '--mean', '10', '--std', '1', '--count', '10'), 'baseline');
+    await stack.queue.clear('alerts');
+    await stack.azurite.stop();
+    try {
+      const scored = await argus('score', '--user', '82', '--category', '1', '--amount', '99', '--transaction-id', 'cli-outage');
+      assert.equal(ok(scored, 'score during the outage'), 'ANOMALY  user 82 · category 1 · amount 99  z = 89.00 (|z| > 3)  alert failed (stored; it will be retried)  txn cli-outage\n');
+      assert.equal(storedRows('cli-outage')[0].alert_status, 'failed');
+      assert.equal(ok(await argus('alerts', 'retry'), 'retry while down'), 'retried 1 failed alert: 0 requeued, 1 still failing\n');
+      assert.equal(storedRows('cli-outage')[0].alert_status, 'failed', 'still failed');
+    } finally {
+      await stack.azurite.start();
+    }
+    assert.equal(ok(await argus('alerts', 'retry', '--limit', '10'), 'retry once back'), 'retried 1 failed alert: 1 requeued, 0 still failing\n');
+    assert.equal(storedRows('cli-outage')[0].alert_status, 'queued');
+    assert.deepEqual(await queuedAlerts(), ['cli-outage']);
+    assert.equal(ok(await argus('alerts', 'retry'), 'nothing left'), 'no failed alerts to retry\n');
+  });
+});

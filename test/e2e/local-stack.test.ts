@@ -4,7 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import { canConnect, freePort } from '../../infra/net';
+
+const EventType = temporal.api.enums.v1.EventType;
 
 /**
  * `npm start` as a user runs it (the launcher under tsx), on free ports and a temporary ARGUS_HOME:
@@ -155,12 +161,33 @@ describe('the local stack (npm start)', function () {
   });
 
   it('keeps the data on a second start: the baseline, the stored row and the workflow history', async () => {
+    const secondStart = Date.now();
     const { child } = await start();
     try {
-      // The same transaction id returns the first run's result from Temporal's persisted history.
-      const repeat = await score({ user_id: 7, category_id: 8, amount: 12.5, transaction_id: 'stack-1' });
-      assert.equal(repeat.status, 200);
-      assert.equal(repeat.body.transaction_id, 'stack-1');
+      // The history of the first start's run, read back from the restarted server (Temporal's workflow service).
+      const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
+      try {
+        const history = await new Client({ connection }).workflow.getHandle('score-transaction-stack-1').fetchHistory();
+        const events = history.events ?? [];
+        const types = events.map((e) => EventType[e.eventType ?? 0]);
+        assert.equal(types.filter((t) => t === 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED').length, 1, types.join(', '));
+        assert.equal(types[types.length - 1], 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED', types.join(', '));
+        assert.ok(tsToMs(events[0].eventTime) < secondStart, 'the run was recorded before this start');
+        const completed = events[events.length - 1].workflowExecutionCompletedEventAttributes!;
+        const result = defaultPayloadConverter.fromPayload<Record<string, unknown>>(completed.result!.payloads![0]);
+        assert.equal(result.transaction_id, 'stack-1');
+        assert.equal(result.amount, 12.5);
+        assert.equal(result.z_score, null);
+        assert.equal(result.alert, 'none');
+
+        // The same transaction id returns that run's result.
+        const repeat = await score({ user_id: 7, category_id: 8, amount: 12.5, transaction_id: 'stack-1' });
+        assert.equal(repeat.status, 200);
+        assert.deepEqual(repeat.body, result);
+        assert.equal((await new Client({ connection }).workflow.getHandle('score-transaction-stack-1').fetchHistory()).events?.length, events.length, 'the repeat started no new run');
+      } finally {
+        await connection.close();
+      }
       const next = await score({ user_id: 7, category_id: 8, amount: 13, transaction_id: 'stack-2' });
       assert.deepEqual(next.body.baseline, { mean: 12.5, std_dev: 0, sample_count: 1 });
     } finally {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -6,7 +7,7 @@ import { InvalidInputError } from '../../contracts/transaction';
 import { transactionWorkflowId } from '../../client/argus-client';
 import { causeChain } from '../../client/failures';
 import { type ArgusTestStack, startArgusTestStack } from '../support/argus-stack';
-import { permanentSqlError, transientSqlError } from '../support/faulty-store';
+import { transientSqlError } from '../support/faulty-store';
 
 describe('scoreTransaction on the real local stack', function () {
   this.timeout(120_000);
@@ -203,18 +204,46 @@ describe('scoreTransaction on the real local stack', function () {
     assert.equal(stack.faults.pending(), 0, 'every injected fault was hit');
   });
 
-  it('fails for good on a permanent SQL error, naming it, and writes nothing', async () => {
+  it('fails for good on a permanent SQL error inside the store\'s transaction, naming it, and writes nothing of it', async () => {
     const key = freshKey();
-    stack.faults.failNext('recordTransaction', permanentSqlError());
+    await stack.client.importBaselines([{ userId: key.user_id, categoryId: key.category_id, mean: 100, stdDev: 10, sampleCount: 20 }]);
+    const baselineBefore = await stack.store.getBaseline(key.user_id, key.category_id);
     const transactionId = `permanent-${key.category_id}`;
-    await assert.rejects(stack.client.scoreTransaction({ ...key, amount: 1, transaction_id: transactionId }), (err: unknown) => {
-      assert.ok(err instanceof WorkflowFailedError);
-      const cause = causeChainFailure(err);
-      assert.equal(cause?.type, 'PermanentStoreError');
-      assert.match(cause?.message ?? '', /persistTransaction failed permanently/);
-      return true;
-    });
-    assert.equal(rowsOf(transactionId), 0);
+    // A real SQLite error raised inside the store's BEGIN IMMEDIATE transaction, after its first statement (the
+    // INSERT of the transaction row): folding the normal amount into this baseline aborts. Only an atomic
+    // transaction leaves neither the row nor a changed baseline behind.
+    const trigger = `CREATE TRIGGER planted_fold_failure BEFORE UPDATE ON anomaly_stats
+      WHEN NEW.user_id = ${key.user_id} AND NEW.category_id = ${key.category_id}
+      BEGIN SELECT RAISE(ABORT, 'planted permanent failure'); END`;
+    const exec = (statement: string) => {
+      const db = new Database(stack.config.sql.kind === 'sqlite' ? stack.config.sql.path : '');
+      try {
+        db.exec(statement);
+      } finally {
+        db.close();
+      }
+    };
+    const storeCalls = stack.faults.calls('recordTransaction');
+    exec(trigger);
+    try {
+      await assert.rejects(stack.client.scoreTransaction({ ...key, amount: 104.25, transaction_id: transactionId }), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError);
+        const cause = causeChainFailure(err);
+        assert.equal(cause?.type, 'PermanentStoreError');
+        assert.match(cause?.message ?? '', /persistTransaction failed permanently: .*planted permanent failure/);
+        return true;
+      });
+    } finally {
+      exec('DROP TRIGGER planted_fold_failure');
+    }
+    assert.equal(stack.faults.calls('recordTransaction'), storeCalls + 1, 'the store was reached, once (a permanent failure is not retried)');
+    assert.equal(rowsOf(transactionId), 0, 'the transaction row inserted before the failure was rolled back');
+    assert.deepEqual(await stack.store.getBaseline(key.user_id, key.category_id), baselineBefore, 'the baseline is unchanged');
+    // Once the fault is gone the same transaction is scored as if it had never been tried (a failed run may be repeated).
+    const retried = await stack.client.scoreTransaction({ ...key, amount: 104.25, transaction_id: transactionId });
+    assert.equal(retried.z_score, 0.425);
+    assert.equal(rowsOf(transactionId), 1);
+    assert.equal((await stack.store.getBaseline(key.user_id, key.category_id))?.sampleCount, 21);
   });
 
   describe('bad input', () => {

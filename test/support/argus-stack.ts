@@ -45,6 +45,12 @@ export interface ArgusTestStack {
 
 let sharedBundle: Promise<WorkflowBundle> | null = null;
 
+/** Argus's workflows bundled once per test process (bundling takes seconds), shared by every worker tests start. */
+export function sharedWorkflowBundle(): Promise<WorkflowBundle> {
+  sharedBundle ??= bundleArgusWorkflows();
+  return sharedBundle;
+}
+
 export interface TestStackOptions {
   clock?: Clock;
   /** Share the worker's NativeConnection with the client, as the local stack's gateway does (eager start). */
@@ -80,21 +86,21 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
   };
   const config = loadConfig(configEnv);
   let faults: FaultyStore | undefined;
-  sharedBundle ??= bundleArgusWorkflows();
+  const bundle = await sharedWorkflowBundle();
   const worker = await startWorker(config, {
     connection: env.nativeConnection,
-    workflowBundle: await sharedBundle,
+    workflowBundle: bundle,
     clock: options.clock,
     wrapStore: (real: AnomalyStore) => (faults = createFaultyStore(real)),
   });
   const { store, models, batches } = worker;
   const batchWorker = options.noBatchWorker
     ? null
-    : await startWorker(config, { connection: env.nativeConnection, workflowBundle: await sharedBundle, clock: options.clock }, 'batch');
+    : await startWorker(config, { connection: env.nativeConnection, workflowBundle: bundle, clock: options.clock }, 'batch');
   // Model fits and detections have their own queue; in-process here, their CPU work runs in worker threads.
   const trainingWorker = options.noTrainingWorker
     ? null
-    : await startWorker(config, { connection: env.nativeConnection, workflowBundle: await sharedBundle, clock: options.clock }, 'training');
+    : await startWorker(config, { connection: env.nativeConnection, workflowBundle: bundle, clock: options.clock }, 'training');
   const queue = AzureAlertQueue.fromConfig(config);
   const client = await ArgusClient.connect({ config, connection: options.inProcessClient ? env.nativeConnection : env.connection, taskQueue });
   const mailer = new SendGridMailer({ apiKey: 'SG.test-key', baseUrl: capture.url });
