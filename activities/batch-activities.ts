@@ -418,6 +418,11 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         cutoffLine = layout.firstDataLine - 1 + Math.floor(dataLines * options.cutoffFraction);
       }
       const windowPoints = options.windowPoints ?? deps.batchDefaults.windowPoints;
+      // A window decides the points between its two overlaps: at least one, or the detection never advances.
+      const overlapPoints = options.overlapPoints ?? Math.min(Math.max(MIN_POINTS, Math.floor(windowPoints / 4)), Math.floor((windowPoints - 1) / 2));
+      if (layout.kind === 'timeseries' && windowPoints - 2 * overlapPoints < 1) {
+        throw fileProblem('overlapPoints', `overlapPoints ${overlapPoints} leaves no point to decide in a window of ${windowPoints}: at most ${Math.floor((windowPoints - 1) / 2)}`);
+      }
       const plan: BatchPlan = {
         batchId: input.batchId,
         layout,
@@ -428,7 +433,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         cutoffLine,
         seriesId: layout.kind === 'timeseries' ? (options.seriesId ?? input.batchId) : null,
         windowPoints,
-        overlapPoints: options.overlapPoints ?? Math.max(MIN_POINTS, Math.floor(windowPoints / 4)),
+        overlapPoints,
         completed: null,
         freshIdPrefix: null,
       };
@@ -510,7 +515,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     async recordBatchFailure(args: { input: IngestBatchInput; reason: string }): Promise<void> {
       const { input } = args;
       await withStore('recordBatchFailure', async () => {
-        await batches.openBatch({
+        const record = await batches.openBatch({
           batchId: input.batchId,
           fileKind: 'transactions',
           mode: 'score',
@@ -520,7 +525,8 @@ export function createBatchActivities(deps: BatchActivityDeps) {
           bytesTotal: input.bytes,
           options: input.options ?? {},
         });
-        await batches.finishBatch(input.batchId, { status: 'failed', error: args.reason });
+        // A batch that completed before (its history since gone) keeps its rows, alerts and result.
+        if (record.status !== 'completed') await batches.finishBatch(input.batchId, { status: 'failed', error: args.reason });
       });
     },
 

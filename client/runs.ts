@@ -34,7 +34,7 @@ export interface RunListing {
   memo: Record<string, unknown>;
 }
 
-const quoted = (value: string) => `'${value.replace(/'/g, "\\'")}'`;
+const quoted = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 function isoOf(field: string, value: string): string {
   const ms = Date.parse(value);

@@ -193,15 +193,16 @@ export function detectLayout(head: Buffer, options: BatchOptions, atEndOfFile: b
   if (head.length === 0) fail('file', 'the file is empty');
   if (looksBinary(head)) fail('file', 'the file is not text (it has NUL or control bytes): send a CSV file');
   const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-  const text = head.subarray(bom).toString('utf8');
+  // Lines are found in the bytes, not the decoded text: a byte that is not UTF-8 decodes to a 3-byte U+FFFD,
+  // so offsets measured in the text would point past the start of the first data row.
   const lines: { text: string; start: number; line: number }[] = [];
-  let position = 0;
+  let position = bom;
   let lineNo = 1;
-  while (lines.length < 2 && position < text.length) {
-    const newline = text.indexOf('\n', position);
+  while (lines.length < 2 && position < head.length) {
+    const newline = head.indexOf(0x0a, position);
     if (newline < 0 && !atEndOfFile) break; // an incomplete last line of the head is not read
-    const end = newline < 0 ? text.length : newline;
-    const content = text.slice(position, end).replace(/\r$/, '');
+    const end = newline < 0 ? head.length : newline;
+    const content = head.subarray(position, end).toString('utf8').replace(/\r$/, '');
     if (content.trim() !== '') lines.push({ text: content, start: position, line: lineNo });
     position = end + 1;
     lineNo++;
@@ -256,14 +257,14 @@ export function detectLayout(head: Buffer, options: BatchOptions, atEndOfFile: b
 
   const dataStart = hasHeader ? lines[1] : first;
   if (!dataStart) {
-    if (hasHeader && (atEndOfFile || text.length < 64 * 1024)) fail('file', `the file has a header (line ${first.line}) but no data rows`);
+    if (hasHeader && (atEndOfFile || head.length < 64 * 1024)) fail('file', `the file has a header (line ${first.line}) but no data rows`);
     fail('file', `line ${first.line + 1} is longer than 64 KiB: not a CSV file`);
   }
   return {
     kind,
     delimiter,
     hasHeader,
-    dataOffset: bom + Buffer.byteLength(text.slice(0, dataStart.start), 'utf8'),
+    dataOffset: dataStart.start,
     firstDataLine: dataStart.line,
     columns,
     width: firstCells.length,

@@ -88,7 +88,10 @@ export async function ingestBatch(input: IngestBatchInput, carried?: BatchCarry,
     await CancellationScope.nonCancellable(() => batchSteps.recordBatchFailure({ input, reason }));
     throw ApplicationFailure.create({ type: FAILURE.batchFailed, message: reason, nonRetryable: true, cause: err instanceof Error ? err : undefined });
   }
-  if (plan.completed) return plan.completed;
+  if (plan.completed) {
+    upsertSearchAttributes([{ key: SA.outcome, value: 'completed' }]);
+    return plan.completed;
+  }
   if (!carried) progress = startingProgress(input, plan);
 
   let next = carried?.next ?? { chunkNo: 0, offset: plan.layout.dataOffset, line: plan.layout.firstDataLine };

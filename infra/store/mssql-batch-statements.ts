@@ -72,7 +72,7 @@ export const LOCK_BATCH_CHUNK = `
 SET NOCOUNT ON;
 SELECT b.batch_found, ${CHUNK_COLUMNS}
 FROM (
-  SELECT COUNT(*) AS batch_found FROM dbo.batches WITH (UPDLOCK, HOLDLOCK) WHERE batch_id = @batch_id
+  SELECT COUNT(*) AS batch_found FROM dbo.batches WITH (UPDLOCK, HOLDLOCK) WHERE batch_id = @batch_id AND status = N'running'
 ) AS b
 LEFT JOIN dbo.batch_chunks AS c WITH (UPDLOCK, HOLDLOCK)
   ON c.batch_id = @batch_id AND c.chunk_no = @chunk_no;`;
@@ -295,7 +295,7 @@ JOIN OPENJSON(@points) WITH (
   severity     FLOAT        '$.severity',
   period       INT          '$.period',
   line         BIGINT       '$.line'
-) AS j ON p.series_id = @series_id AND p.ts = j.ts;
+) AS j ON p.series_id = @series_id AND p.ts = j.ts AND p.batch_id = @batch_id;
 
 INSERT INTO dbo.series_points
   (series_id, ts, value, expected, upper_margin, lower_margin, is_anomaly, is_positive, is_negative, severity, period,

@@ -7,6 +7,8 @@ import { TRANSACTION_COLUMNS, qualified } from './rows';
  */
 
 const ROW_TIME = `COALESCE(t.occurred_at, CAST(t.created_at AS DATETIMEOFFSET(3)))`;
+/** Rows of a batch still running (or failed and about to be compensated) are not re-scored nor alerted. */
+const SETTLED = `(t.batch_id IS NULL OR t.batch_id IN (SELECT b.batch_id FROM dbo.batches AS b WHERE b.status = N'completed'))`;
 
 /** Two passes over the window in one batch: the means, then the squared deviations from them. */
 export const BUILD_RESCORE_BASELINES = `
@@ -17,7 +19,7 @@ DELETE FROM dbo.rescore_baselines WHERE run_key = @run_key;
 INSERT INTO dbo.rescore_baselines (run_key, user_id, category_id, mean, std_dev, sample_count, m2)
 SELECT @run_key, t.user_id, t.category_id, AVG(t.amount), 0, COUNT(*), 0
 FROM dbo.anomaly_transactions AS t
-WHERE ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND (@exclude_anomalies = 0 OR t.is_anomaly = 0)
+WHERE ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND (@exclude_anomalies = 0 OR t.is_anomaly = 0) AND ${SETTLED}
 GROUP BY t.user_id, t.category_id;
 
 UPDATE b
@@ -28,7 +30,7 @@ JOIN (
   SELECT t.user_id, t.category_id, SUM((t.amount - r.mean) * (t.amount - r.mean)) AS m2
   FROM dbo.anomaly_transactions AS t
   JOIN dbo.rescore_baselines AS r ON r.run_key = @run_key AND r.user_id = t.user_id AND r.category_id = t.category_id
-  WHERE ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND (@exclude_anomalies = 0 OR t.is_anomaly = 0)
+  WHERE ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND (@exclude_anomalies = 0 OR t.is_anomaly = 0) AND ${SETTLED}
   GROUP BY t.user_id, t.category_id
 ) AS d ON d.user_id = b.user_id AND d.category_id = b.category_id
 WHERE b.run_key = @run_key;
@@ -38,7 +40,7 @@ SELECT COUNT(*) AS pairs FROM dbo.rescore_baselines WHERE run_key = @run_key;`;
 export const READ_RESCORE_PAGE = `
 SELECT TOP (@limit) t.id AS seq, t.transaction_id, t.user_id, t.category_id, t.amount, t.is_anomaly, t.alert_status
 FROM dbo.anomaly_transactions AS t
-WHERE t.id > @after_seq AND ${ROW_TIME} >= @from AND ${ROW_TIME} < @to
+WHERE t.id > @after_seq AND ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND ${SETTLED}
 ORDER BY t.id;`;
 
 export const READ_PAGE_BASELINES = `

@@ -56,7 +56,7 @@ const STATEMENTS = {
       bytes_done = @endOffset, chunks_done = chunks_done + 1, rows_total = rows_total + @rowsRead, rows_ok = rows_ok + @rowsOk,
       rows_scored = rows_scored + @rowsScored, rows_rejected = rows_rejected + @rowsRejected,
       rows_duplicate = rows_duplicate + @rowsDuplicate, anomalies = anomalies + @anomalies, updated_at = ${NOW}
-    WHERE batch_id = @batchId`,
+    WHERE batch_id = @batchId AND status = 'running'`,
   // Every pair of a chunk in one statement: its baseline and whether this batch already backed it up.
   pairStates: `SELECT p.value ->> 0 AS user_id, p.value ->> 1 AS category_id, s.mean, s.std_dev, s.sample_count, s.m2,
       b.batch_id IS NOT NULL AS touched
@@ -94,7 +94,8 @@ const STATEMENTS = {
       value = excluded.value, expected = excluded.expected, upper_margin = excluded.upper_margin,
       lower_margin = excluded.lower_margin, is_anomaly = excluded.is_anomaly, is_positive = excluded.is_positive,
       is_negative = excluded.is_negative, severity = excluded.severity, period = excluded.period,
-      batch_id = excluded.batch_id, line = excluded.line`,
+      batch_id = excluded.batch_id, line = excluded.line
+    WHERE series_points.batch_id = excluded.batch_id`,
   seriesTail: `SELECT ts, value FROM (
       SELECT ts, value FROM series_points WHERE batch_id = ? AND series_id = ? ORDER BY ts DESC LIMIT ?
     ) ORDER BY ts`,
@@ -245,7 +246,8 @@ export class SqliteBatchStore implements BatchStore {
     const entry = { ...position, ...counts };
     s.insertChunk.run(entry);
     if (s.addChunkToBatch.run(entry).changes !== 1) {
-      throw new PermanentStoreError('applyChunk', new Error(`no batch ${position.batchId}: open it before applying chunks`));
+      // An attempt that outlived its batch's cancel or failure must not write after the compensation: roll back.
+      throw new PermanentStoreError('applyChunk', new Error(`no running batch ${position.batchId}: open it before applying chunks (a cancelled or failed batch takes none)`));
     }
     const { batchId: _batchId, ...ledger } = entry;
     return { ledger, replayed: false };

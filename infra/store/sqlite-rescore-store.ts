@@ -6,6 +6,8 @@ import type { SqliteStoreOptions } from './sqlite-store';
 
 /** A row's time: when it happened, or when it was stored when the file did not say. */
 const ROW_TIME = `COALESCE(occurred_at, created_at)`;
+/** Rows of a batch still running (or failed and about to be compensated) are not re-scored nor alerted. */
+const SETTLED = (alias: string) => `(${alias}batch_id IS NULL OR ${alias}batch_id IN (SELECT batch_id FROM batches WHERE status = 'completed'))`;
 
 const STATEMENTS = {
   clearBaselines: `DELETE FROM rescore_baselines WHERE run_key = ?`,
@@ -13,7 +15,7 @@ const STATEMENTS = {
   insertMeans: `INSERT INTO rescore_baselines (run_key, user_id, category_id, mean, std_dev, sample_count, m2)
     SELECT @runKey, user_id, category_id, AVG(amount), 0, COUNT(*), 0
     FROM anomaly_transactions
-    WHERE ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND (@excludeAnomalies = 0 OR is_anomaly = 0)
+    WHERE ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND (@excludeAnomalies = 0 OR is_anomaly = 0) AND ${SETTLED('')}
     GROUP BY user_id, category_id`,
   updateSpreads: `UPDATE rescore_baselines SET
       m2 = d.m2,
@@ -23,14 +25,14 @@ const STATEMENTS = {
       FROM anomaly_transactions t
       JOIN rescore_baselines b ON b.run_key = @runKey AND b.user_id = t.user_id AND b.category_id = t.category_id
       WHERE COALESCE(t.occurred_at, t.created_at) >= @from AND COALESCE(t.occurred_at, t.created_at) < @to
-        AND (@excludeAnomalies = 0 OR t.is_anomaly = 0)
+        AND (@excludeAnomalies = 0 OR t.is_anomaly = 0) AND ${SETTLED('t.')}
       GROUP BY t.user_id, t.category_id
     ) AS d
     WHERE rescore_baselines.run_key = @runKey AND rescore_baselines.user_id = d.user_id AND rescore_baselines.category_id = d.category_id`,
   countBaselines: `SELECT COUNT(*) AS n FROM rescore_baselines WHERE run_key = ?`,
   readPage: `SELECT id AS seq, transaction_id, user_id, category_id, amount, is_anomaly, alert_status
     FROM anomaly_transactions
-    WHERE id > @afterSeq AND ${ROW_TIME} >= @from AND ${ROW_TIME} < @to
+    WHERE id > @afterSeq AND ${ROW_TIME} >= @from AND ${ROW_TIME} < @to AND ${SETTLED('')}
     ORDER BY id LIMIT @limit`,
   pageBaselines: `SELECT b.user_id, b.category_id, b.mean, b.std_dev, b.sample_count, b.m2
     FROM (SELECT DISTINCT value ->> 0 AS user_id, value ->> 1 AS category_id FROM json_each(@pairs)) p

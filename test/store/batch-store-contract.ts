@@ -435,6 +435,23 @@ export function describeBatchStoreContract(label: string, makeHarness: () => Pro
         assert.deepEqual([planCalls, outcome.replayed], [1, false]);
       });
 
+      it('refuses a chunk that arrives after its batch was compensated (an attempt that outlived a cancel), writing nothing', async function () {
+        const key = freshKey();
+        const batchId = await open('late-chunk');
+        assert.deepEqual(await batches.compensateBatch(batchId, 'cancelled', 'cancelled by request'), { rowsRemoved: 0, baselinesRestored: 0 });
+        const t = txn(batchId, key, 5);
+        await assert.rejects(
+          batches.applyTransactionChunk(at(batchId, 0, 0, 10, 2), { pairs: [key], transactionIds: [t.transactionId] }, () =>
+            writes({ transactions: [t], baselines: [{ ...key, baseline: { mean: 5, stdDev: 0, sampleCount: 1, m2: 0 } }], counts: counts({ rowsRead: 1, rowsOk: 1 }) }),
+          ),
+          PermanentStoreError,
+        );
+        assert.equal(await anomalies.getTransaction(t.transactionId), null);
+        assert.equal(await anomalies.getBaseline(key.userId, key.categoryId), null);
+        const b = await batches.getBatch(batchId);
+        assert.deepEqual([b?.status, b?.chunksDone, b?.rowsRead], ['cancelled', 0, 0]);
+      });
+
       it('fails permanently for a batch that was never opened, writing nothing', async function () {
         const key = freshKey();
         const batchId = batchIdOf('unopened');
@@ -640,6 +657,27 @@ export function describeBatchStoreContract(label: string, makeHarness: () => Pro
         period: 24,
         line,
         ...overrides,
+      });
+
+      it('leaves the points another batch stored in the same series alone, and its compensation removes only its own', async function () {
+        const first = await open('series-owner', { fileKind: 'timeseries' });
+        const second = await open('series-later', { fileKind: 'timeseries' });
+        const seriesId = `${BATCH_CONTRACT_PREFIX}${runTag}-series-${nextId++}`;
+        const [a0, a1] = [point(0, 1, 2), point(1, 2, 3)];
+        await batches.applySeriesChunk(at(first, 0, 0, 100, 3), seriesId, [a0, a1], [], counts({ rowsRead: 2, rowsOk: 2, rowsScored: 2 }));
+        // The later batch covers a1's time and one more.
+        await batches.applySeriesChunk(at(second, 0, 0, 100, 3), seriesId, [point(1, 50, 2), point(2, 60, 3)], [], counts({ rowsRead: 2, rowsOk: 2, rowsScored: 2 }));
+        const stored = await batches.listSeriesPoints(seriesId, { limit: 10 });
+        assert.deepEqual(stored.map((p) => [p.timestamp, p.value, p.batchId]), [
+          [a0.timestamp, 1, first],
+          [a1.timestamp, 2, first],
+          ['2026-01-01T02:00:00.000Z', 60, second],
+        ]);
+        await batches.compensateBatch(second, 'failed', 'reject cap');
+        assert.deepEqual((await batches.listSeriesPoints(seriesId, { limit: 10 })).map((p) => [p.value, p.batchId]), [
+          [1, first],
+          [2, first],
+        ]);
       });
 
       it('stores points and rejects with the ledger entry, replays, upserts by time, pages, tails, and compensates', async function () {
