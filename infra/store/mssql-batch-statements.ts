@@ -260,6 +260,21 @@ WHERE NOT EXISTS (
 ORDER BY j.seq;
 ${WRITE_REJECTS_LEDGER_AND_COUNTERS}`;
 
+/** A series chunk's points (@points: a JSON array of SeriesPointWrite) as rows. */
+const SERIES_POINTS_JSON = `OPENJSON(@points) WITH (
+  ts           DATETIME2(3) '$.ts',
+  value        FLOAT        '$.value',
+  expected     FLOAT        '$.expected',
+  upper_margin FLOAT        '$.upperMargin',
+  lower_margin FLOAT        '$.lowerMargin',
+  is_anomaly   BIT          '$.isAnomaly',
+  is_positive  BIT          '$.isPositiveAnomaly',
+  is_negative  BIT          '$.isNegativeAnomaly',
+  severity     FLOAT        '$.severity',
+  period       INT          '$.period',
+  line         BIGINT       '$.line'
+)`;
+
 /**
  * The writes of one series chunk inside its transaction: each point of @points (JSON array of
  * {ts, value, expected, upperMargin, lowerMargin, isAnomaly, isPositiveAnomaly, isNegativeAnomaly,
@@ -283,19 +298,7 @@ SET value = j.value,
     batch_id = @batch_id,
     line = j.line
 FROM dbo.series_points AS p WITH (UPDLOCK, HOLDLOCK)
-JOIN OPENJSON(@points) WITH (
-  ts           DATETIME2(3) '$.ts',
-  value        FLOAT        '$.value',
-  expected     FLOAT        '$.expected',
-  upper_margin FLOAT        '$.upperMargin',
-  lower_margin FLOAT        '$.lowerMargin',
-  is_anomaly   BIT          '$.isAnomaly',
-  is_positive  BIT          '$.isPositiveAnomaly',
-  is_negative  BIT          '$.isNegativeAnomaly',
-  severity     FLOAT        '$.severity',
-  period       INT          '$.period',
-  line         BIGINT       '$.line'
-) AS j ON p.series_id = @series_id AND p.ts = j.ts AND p.batch_id = @batch_id;
+JOIN ${SERIES_POINTS_JSON} AS j ON p.series_id = @series_id AND p.ts = j.ts AND p.batch_id = @batch_id;
 
 INSERT INTO dbo.series_points
   (series_id, ts, value, expected, upper_margin, lower_margin, is_anomaly, is_positive, is_negative, severity, period,
@@ -303,19 +306,7 @@ INSERT INTO dbo.series_points
 SELECT
   @series_id, j.ts, j.value, j.expected, j.upper_margin, j.lower_margin, j.is_anomaly, j.is_positive, j.is_negative,
   j.severity, j.period, @batch_id, j.line
-FROM OPENJSON(@points) WITH (
-  ts           DATETIME2(3) '$.ts',
-  value        FLOAT        '$.value',
-  expected     FLOAT        '$.expected',
-  upper_margin FLOAT        '$.upperMargin',
-  lower_margin FLOAT        '$.lowerMargin',
-  is_anomaly   BIT          '$.isAnomaly',
-  is_positive  BIT          '$.isPositiveAnomaly',
-  is_negative  BIT          '$.isNegativeAnomaly',
-  severity     FLOAT        '$.severity',
-  period       INT          '$.period',
-  line         BIGINT       '$.line'
-) AS j
+FROM ${SERIES_POINTS_JSON} AS j
 WHERE NOT EXISTS (
   SELECT 1 FROM dbo.series_points AS p WITH (UPDLOCK, HOLDLOCK)
   WHERE p.series_id = @series_id AND p.ts = j.ts
