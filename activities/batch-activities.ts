@@ -500,8 +500,8 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       // The result travels as one Temporal payload: it stays far below 256 KB whatever the file spans.
       const transactions = summary && { ...summary, perDay: summary.perDay.slice(-MAX_RESULT_DAYS), perCategory: summary.perCategory.slice(0, MAX_RESULT_CATEGORIES) };
       const series = plan.layout.kind === 'timeseries' ? await seriesSummary(record, plan, args.seriesAnomalies, args.period) : null;
-      const finished = await withStore('finishBatch', () => batches.finishBatch(plan.batchId, { status: 'completed' }));
-      const result = resultOf(finished, { alerts: args.alerts, transactions, series });
+      // The result (its duration measured to now) and the final status go in with one write.
+      const result = resultOf({ ...record, status: 'completed', finishedAt: clock.now().toISOString() }, { alerts: args.alerts, transactions, series });
       await withStore('finishBatch', () => batches.finishBatch(plan.batchId, { status: 'completed', result }));
       return result;
     },

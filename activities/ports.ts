@@ -86,6 +86,7 @@ export interface AnomalyStore {
   recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome>;
   getTransaction(transactionId: string): Promise<StoredTransaction | null>;
   setAlertStatus(transactionId: string, status: AlertStatus): Promise<void>;
+  /** Rows whose alert is in `status`, oldest first; 'none' lists nothing (no alert to track; the index leaves those rows out). */
   listTransactionsByAlertStatus(status: AlertStatus, limit: number): Promise<StoredTransaction[]>;
   getAlertDelivery(transactionId: string): Promise<AlertDelivery | null>;
   /**

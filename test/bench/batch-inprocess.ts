@@ -1,7 +1,6 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createBatchActivities } from '../../activities/batch-activities';
+import { hashFile } from '../../client/argus-client';
 import { systemClock } from '../../activities/ports';
 import { batchIdFor, type BatchMode, type IngestBatchInput } from '../../contracts/batch';
 import { StagedBatchFiles } from '../../infra/batch/batch-files';
@@ -26,16 +25,14 @@ async function main(): Promise<void> {
     isTransientStoreError: isTransientSqlError,
   });
   const started = performance.now();
-  const hash = crypto.createHash('sha256');
-  for await (const piece of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(piece as Buffer);
-  const sha = hash.digest('hex');
+  const { sha256: sha, bytes } = await hashFile(file);
   const options = { mode: mode as BatchMode, maxRejects: 1_000_000 };
   const input: IngestBatchInput = {
     batchId: batchIdFor(sha, options),
     source: { kind: 'file', path: file },
     fileName: file,
     contentSha256: sha,
-    bytes: fs.statSync(file).size,
+    bytes,
     options,
   };
   const plan = await activities.openBatch(input);

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ArgusClient } from '../../client/argus-client';
+import { ArgusClient, hashFile } from '../../client/argus-client';
 import { startAzurite } from '../../infra/azurite';
 import { loadConfig } from '../../infra/config';
 import { batchIdFor } from '../../contracts/batch';
@@ -116,12 +115,6 @@ async function singles(client: ArgusClient, label: string, done: () => boolean, 
   return latencies.sort((a, b) => a - b);
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  for await (const piece of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(piece as Buffer);
-  return hash.digest('hex');
-}
-
 /** When the batch's chunks were all committed (its progress turns to 'alerting'), in ms since `started`. */
 async function chunksDoneAt(client: ArgusClient, batchId: string, started: number, finished: () => boolean): Promise<number | null> {
   while (!finished()) {
@@ -133,7 +126,7 @@ async function chunksDoneAt(client: ArgusClient, batchId: string, started: numbe
 }
 
 async function ingestEndToEnd(stack: Stack, file: string, args: string[], measureSingles: boolean) {
-  const batchId = batchIdFor(await sha256Of(file), args.includes('fit') ? { mode: 'fit' } : {});
+  const batchId = batchIdFor((await hashFile(file)).sha256, args.includes('fit') ? { mode: 'fit' } : {});
   const timeFile = path.join(path.dirname(file), `cli-time-${Date.now()}.txt`);
   const started = performance.now();
   const cli = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, path.join(root, 'bin/argus'), 'ingest', file, '--json', ...args], {
