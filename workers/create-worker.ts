@@ -16,7 +16,7 @@ export function bundleInThisProcess(): Promise<WorkflowBundle> {
 }
 
 /**
- * Bundles the workflows in a child process and loads the result. Webpack's peak (about 150 MB) then never
+ * Bundles the workflows in a child process and loads the result. Webpack's peak (about 140 MB measured) then never
  * counts against the worker's memory, which stays that of the bundle it runs. Tests and benchmarks
  * bundle once and share it between workers.
  */
