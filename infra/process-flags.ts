@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /**
  * V8 heap limits for Argus's processes. Node lets the heap grow to gigabytes before it collects in earnest;
  * a batch worker allocates tens of MB of short-lived rows per chunk, so without a cap its RSS climbs far
@@ -12,7 +14,15 @@ export const WORKER_NODE_FLAGS = ['--max-old-space-size=256', '--max-semi-space-
  */
 export const TRAINING_WORKER_NODE_FLAGS = WORKER_NODE_FLAGS;
 
-/** How a TypeScript entry point of this repository is started as a child process. */
+/**
+ * An entry point of this repository beside the running code: `name.js` when Argus runs compiled (dist/, from
+ * `npm run build`), `name.ts` when it runs from source under tsx (tests, `npm run argus`).
+ */
+export function siblingEntry(dirname: string, relativeWithoutExtension: string): string {
+  return `${path.resolve(dirname, relativeWithoutExtension)}${__filename.endsWith('.ts') ? '.ts' : '.js'}`;
+}
+
+/** How an entry point of this repository is started as a child process (TypeScript through tsx, compiled JavaScript as is). */
 export function nodeArgsFor(entry: string, flags: readonly string[]): string[] {
-  return [...flags, '--require', require.resolve('tsx/cjs'), entry];
+  return entry.endsWith('.ts') ? [...flags, '--require', require.resolve('tsx/cjs'), entry] : [...flags, entry];
 }

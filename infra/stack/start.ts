@@ -6,7 +6,7 @@ import { type ArgusConfig, ConfigError, loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { startCaptureServer } from '../mail/capture-server';
 import { canConnect, portIsFree } from '../net';
-import { BATCH_WORKER_NODE_FLAGS, TRAINING_WORKER_NODE_FLAGS, nodeArgsFor } from '../process-flags';
+import { BATCH_WORKER_NODE_FLAGS, TRAINING_WORKER_NODE_FLAGS, nodeArgsFor, siblingEntry } from '../process-flags';
 import { ensureTemporalCli } from '../setup/ensure-tools';
 import { launchTemporalDevServer } from '../temporal-dev-server';
 import { acquireLock, findStackOnPorts, type HeldLock, type StackLock } from './lock';
@@ -35,13 +35,13 @@ interface PlannedPort {
 
 /** The batch worker runs in a process of its own, so a large file never takes the event loop single transactions use. */
 function spawnBatchWorker() {
-  const entry = path.resolve(__dirname, '../../workers/batch-worker.ts');
+  const entry = siblingEntry(__dirname, '../../workers/batch-worker');
   return spawn(process.execPath, nodeArgsFor(entry, BATCH_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
 }
 
 /** The training worker too: a 20-second model fit never takes the event loop single transactions use. */
 function spawnTrainingWorker() {
-  const entry = path.resolve(__dirname, '../../workers/training-worker.ts');
+  const entry = siblingEntry(__dirname, '../../workers/training-worker');
   return spawn(process.execPath, nodeArgsFor(entry, TRAINING_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
 }
 
