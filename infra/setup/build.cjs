@@ -61,7 +61,8 @@ function isBuildFresh(outDir = DEFAULT_OUT_DIR) {
 function build(outDir = DEFAULT_OUT_DIR) {
   const esbuild = require('esbuild');
   const newest = newestSourceMtime();
-  fs.rmSync(outDir, { recursive: true, force: true });
+  // Only what this build writes: dist/dashboard (the browser bundle, infra/setup/build-dashboard.ts) stays.
+  for (const dir of SOURCE_DIRS) fs.rmSync(path.join(outDir, dir), { recursive: true, force: true });
   esbuild.buildSync({
     entryPoints: listSources(),
     outdir: outDir,
