@@ -9,11 +9,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { canConnect, freePort } from '../../infra/net';
+import { npmStartArgs } from '../support/stack-process';
 
 const EventType = temporal.api.enums.v1.EventType;
 
 /**
- * `npm start` as a user runs it (the launcher under tsx), on free ports and a temporary ARGUS_HOME:
+ * `npm start` as a user runs it (the compiled launcher), on free ports and a temporary ARGUS_HOME:
  * it prints its addresses, scores over HTTP, stops everything on Ctrl-C, and a second start keeps the data.
  */
 describe('the local stack (npm start)', function () {
@@ -52,7 +53,7 @@ describe('the local stack (npm start)', function () {
   after(() => fs.rmSync(home, { recursive: true, force: true }));
 
   function start(): Promise<{ child: ChildProcess; banner: string }> {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(root, 'infra/stack/start.ts')], {
+    const child = spawn(process.execPath, npmStartArgs(), {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

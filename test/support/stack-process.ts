@@ -1,14 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '../../infra/net';
+import { freePort, portIsFree } from '../../infra/net';
 
 /**
- * `npm start` as a user runs it (the launcher under tsx, node flags as package.json gives them), for
- * tests: free ports for every part, a temporary ARGUS_HOME, output collected.
+ * `npm start` as a user runs it (the compiled launcher under dist/, rebuilt first when a source is newer, node
+ * flags as package.json gives them), for tests: free ports for every part, a temporary ARGUS_HOME, output collected.
  */
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
-const LAUNCHER = path.join(REPO_ROOT, 'infra/stack/start.ts');
+const LAUNCHER = path.join(REPO_ROOT, 'dist/infra/stack/start.js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the builder is plain CommonJS on purpose
+const builder = require('../../infra/setup/build.cjs') as { build(): void; isBuildFresh(): boolean };
 
 export interface StackPorts {
   temporal: number;
@@ -17,6 +19,8 @@ export interface StackPorts {
   blob: number;
   capture: number;
   http: number;
+  /** ARGUS_METRICS_PORT: the launcher's /metrics; the batch and training workers' are the next two ports. */
+  metrics: number;
 }
 
 export async function freeStackPorts(): Promise<StackPorts> {
@@ -31,7 +35,17 @@ export async function freeStackPorts(): Promise<StackPorts> {
       }
     }
   };
-  return { temporal: await next(), ui: await next(), queue: await next(), blob: await next(), capture: await next(), http: await next() };
+  const ports = { temporal: await next(), ui: await next(), queue: await next(), blob: await next(), capture: await next(), http: await next() };
+  // Three ports in a row, none of them handed out above.
+  for (;;) {
+    const base = await next();
+    const row = [base, base + 1, base + 2];
+    if (row.every((p) => p === base || !taken.has(p)) && (await portIsFree('127.0.0.1', base + 1)) && (await portIsFree('127.0.0.1', base + 2))) {
+      taken.add(base + 1);
+      taken.add(base + 2);
+      return { ...ports, metrics: base };
+    }
+  }
 }
 
 /** Every port variable set (a default port would collide with a developer's running stack), nothing pointing at Azure. */
@@ -45,6 +59,7 @@ export function stackEnv(home: string, ports: StackPorts, extra: Record<string, 
     ARGUS_AZURITE_BLOB_PORT: String(ports.blob),
     ARGUS_CAPTURE_PORT: String(ports.capture),
     ARGUS_HTTP_PORT: String(ports.http),
+    ARGUS_METRICS_PORT: String(ports.metrics),
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     ...extra,
@@ -71,8 +86,14 @@ process.once('exit', () => {
 });
 
 /** Spawns the launcher; does not wait for anything. */
+/** The command line of `npm start` (package.json's): the compiled launcher, built first when a source is newer. */
+export function npmStartArgs(): string[] {
+  if (!builder.isBuildFresh()) builder.build();
+  return ['--max-old-space-size=256', '--max-semi-space-size=8', LAUNCHER];
+}
+
 export function launch(env: NodeJS.ProcessEnv): LauncherRun {
-  const child = spawn(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=8', '--require', require.resolve('tsx/cjs'), LAUNCHER], {
+  const child = spawn(process.execPath, npmStartArgs(), {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
