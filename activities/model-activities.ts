@@ -15,7 +15,7 @@ import {
   parseModelKey,
 } from '../contracts/model';
 import { InvalidInputError } from '../contracts/transaction';
-import { type EngineLimits, type TrainedModel, asInvalidInput } from './model-engine';
+import { type EngineLimits, type TrainedModel, asInvalidInput, describeModel } from './model-engine';
 import { type ComputeResult, type ComputeTask, runComputeTask } from './model-compute';
 import type { ModelCompute } from './model-compute-pool';
 import type { ModelRecord, ModelStore, NewModelResult } from './ports';
@@ -99,8 +99,14 @@ export function toModelInfo(model: ModelRecord): ModelInfo {
     createdAt: model.createdAt,
     threshold: model.threshold,
     version: model.version,
-    updatable: model.kind === STATS_KIND || model.hasTrainingData,
+    updatable: (model.kind === STATS_KIND && !usesKeptRows(model)) || model.hasTrainingData,
+    ...describeModel(model),
   };
+}
+
+/** A stats model whose MCD is refitted on its kept rows at an update. */
+function usesKeptRows(model: Pick<ModelRecord, 'kind' | 'params'>): boolean {
+  return model.kind === STATS_KIND && (model.params as { covariance?: string } | null)?.covariance === 'mcd';
 }
 
 /**
@@ -191,7 +197,8 @@ export function createModelActivities(deps: ModelActivityDeps) {
         validated(() => checkModelLimits({ kind: current.kind, params: current.params, rows, cols: data[0].length }, modelLimits));
       }
       // A refit needs the kept rows, not the old state; stats merges into its state and keeps no rows.
-      const model = current.kind === STATS_KIND ? { ...current, trainingData: null } : { ...current, state: undefined };
+      // (A stats model with covariance 'mcd' needs both: its statistics merge, its MCD refits on the kept rows.)
+      const model = current.kind === STATS_KIND ? (usesKeptRows(current) ? current : { ...current, trainingData: null }) : { ...current, state: undefined };
       const trained = await compute({ op: 'update', model, data, limits: modelLimits }, 'refitting');
       return save(key, trained, current, input.operationId);
     },

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { InvalidInputError, issuesOf } from '../contracts/transaction';
 import { type DataMatrix, type DetectedRow, type ModelLimits, STATS_KIND, modelLimits, stateTooLargeMessage, statsParamsSchema } from '../contracts/model';
-import { createDetector, DetectorInputError, detectorKinds, loadDetector } from '../detection';
+import { createDetector, DetectorInputError, detectorKinds, loadDetector, schemaKeys } from '../detection';
+import { normalizeParamNames } from '../detection/param-names';
 import { type StatsState, fitStats, scoreStats, updateStats } from '../detection/stats-model';
 import type { ModelRecord, ModelWrite } from './ports';
 
@@ -73,7 +74,13 @@ function guard<T>(work: () => T): T {
 }
 
 function parseStatsParams(params: unknown) {
-  const parsed = statsParamsSchema.safeParse(params ?? {});
+  let given = params ?? {};
+  if (typeof given === 'object' && !Array.isArray(given)) {
+    const normalized = normalizeParamNames(STATS_KIND, given as Record<string, unknown>, schemaKeys(statsParamsSchema));
+    if (normalized.issues.length) throw new InvalidInputError(normalized.issues.map((i) => ({ field: `params.${i.name}`, message: i.message })));
+    given = normalized.params;
+  }
+  const parsed = statsParamsSchema.safeParse(given);
   if (!parsed.success) {
     throw new InvalidInputError(issuesOf(parsed.error).map((i) => ({ field: i.field ? `params.${i.field}` : 'params', message: i.message })));
   }
@@ -98,8 +105,10 @@ function fit(kind: string, params: unknown, data: DataMatrix, limits: EngineLimi
   requireKnownKind(kind);
   if (kind === STATS_KIND) {
     const p = parseStatsParams(params);
-    const state = guard(() => fitStats(data));
-    return { kind, params: p, state, threshold: statsThreshold(p), trainedRows: data.length, dims: data[0].length, trainingData: null };
+    const state = guard(() => fitStats(data, p));
+    // The MCD has no exact merge: keep the rows an update will refit it on, as the detector kinds do.
+    const keep = p.covariance === 'mcd' && data.length <= limits.maxTrainingRows;
+    return { kind, params: p, state, threshold: statsThreshold(p), trainedRows: data.length, dims: data[0].length, trainingData: keep ? data : null };
   }
   return guard(() => {
     const detector = createDetector(kind, params ?? {}).fit(data);
@@ -129,8 +138,24 @@ function requireDims(model: Pick<ModelRecord, 'dims'>, data: DataMatrix): void {
 export function update(model: ModelRecord, data: DataMatrix, limits: EngineLimits): TrainedModel {
   requireDims(model, data);
   if (model.kind === STATS_KIND) {
-    const state = guard(() => updateStats(model.state as StatsState, data));
-    return { ...pick(model), state, trainedRows: state.count, trainingData: null };
+    const p = parseStatsParams(model.params);
+    if (p.covariance !== 'mcd') {
+      const state = guard(() => updateStats(model.state as StatsState, data));
+      return { ...pick(model), state, trainedRows: state.count, trainingData: null };
+    }
+    const kept = model.trainingData;
+    if (!kept) {
+      throw new InvalidInputError([
+        {
+          field: 'data',
+          message: `this stats model uses covariance 'mcd', which is refitted on every training row at an update, and its ${model.trainedRows} rows were more than the ${limits.maxTrainingRows} kept (ARGUS_MODEL_MAX_TRAINING_ROWS): fit it again on all the data`,
+        },
+      ]);
+    }
+    const all = [...kept, ...data];
+    const state = guard(() => updateStats(model.state as StatsState, data, p, all));
+    const keep = all.length <= limits.maxTrainingRows;
+    return boundStoredSize({ ...pick(model), state, trainedRows: state.count, trainingData: keep ? all : null }, limits, false);
   }
   const kept = model.trainingData;
   if (!kept) {
@@ -207,3 +232,39 @@ export function detect(model: ModelRecord, data: DataMatrix): DetectedRow[] {
     return Array.from(scores, (score, row) => ({ row, is_anomaly: score > threshold, score }));
   });
 }
+
+/**
+ * What model information says beyond the parameters, from the kind, parameters and row count alone (so a
+ * listing needs no model state): how new rows are scored where that differs from PyOD's decision_function,
+ * and warnings about parameters the fit could not honour as given.
+ */
+export function describeModel(model: { kind: string; params: unknown; trainedRows: number }): { newRowScoring?: string; warnings?: string[] } {
+  const notes: string[] = [];
+  const warnings: string[] = [];
+  describeSpec(model.kind, model.params, model.trainedRows, '', notes, warnings);
+  return { ...(notes.length ? { newRowScoring: notes.join(' ') } : {}), ...(warnings.length ? { warnings } : {}) };
+}
+
+function describeSpec(kind: string, params: unknown, rows: number, who: string, notes: string[], warnings: string[]): void {
+  const p = (params ?? {}) as { nNeighbors?: number; newData?: string; members?: { kind: string; params?: unknown }[] };
+  if (kind === 'cof') {
+    const k = p.nNeighbors ?? 20;
+    if (k > rows - 1) {
+      warnings.push(`${who}nNeighbors ${k} is more than the ${rows - 1} other training rows, so COF uses k = ${rows - 1} (as PyOD does, with a warning)`);
+    }
+    notes.push(
+      p.newData === 'batch'
+        ? `${who}COF (newData 'batch'): each detect request's rows are scored among themselves alone, as PyOD's decision_function does: a row's score depends on the rest of its request, which needs more than k rows.`
+        : `${who}COF: each new row is scored against the training set (its neighbours and their chaining distances come from training), so its score does not depend on the rest of the request. PyOD's decision_function instead recomputes COF within the new batch alone: set newData: 'batch' for that.`,
+    );
+  } else if (kind === 'copod') {
+    notes.push(
+      p.newData === 'batch'
+        ? `${who}COPOD (newData 'batch'): each detect request is scored against the training rows plus all of its rows, as PyOD's decision_function(X) does: a row's score depends on the rest of its request.`
+        : `${who}COPOD: each new row is scored against the training rows plus that row alone (PyOD's decision_function([row])), so its score does not depend on the rest of the request. PyOD's decision_function(X) on a batch uses the training rows plus the whole batch: set newData: 'batch' for that.`,
+    );
+  } else if (kind === 'ensemble') {
+    (p.members ?? []).forEach((member, i) => describeSpec(member.kind, member.params, rows, `${who}member ${i} (${member.kind}): `, notes, warnings));
+  }
+}
+

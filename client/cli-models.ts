@@ -89,6 +89,8 @@ export function formatModelInfo(info: ModelInfo): string {
     `  trained on ${info.trainedRows} rows × ${info.dims} features at ${info.trainedAt}`,
     `  threshold ${threshold}; params ${JSON.stringify(info.params)}`,
     `  update ${info.updatable ? 'available' : 'refused (training rows over the kept cap: fit again)'}`,
+    ...(info.newRowScoring ? [`  new rows: ${info.newRowScoring}`] : []),
+    ...(info.warnings ?? []).map((w) => `  warning: ${w}`),
   ].join('\n');
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { StatsScores } from '../detection/stats-model';
+import { canonicalParams } from '../detection/param-names';
 import { InvalidInputError, issuesOf } from './transaction';
 
 /**
@@ -34,8 +35,24 @@ export const statsParamsSchema = z
     pValue: z.number().gt(0).lt(1).default(0.001),
     /** Floor on each feature's std, so a constant training column does not make every new value infinite. */
     minStdDev: z.number().nonnegative().finite().default(0),
+    /**
+     * The covariance behind the Mahalanobis distance: the sample one, or the Minimum Covariance Determinant
+     * (robust to outliers in the training data; sklearn MinCovDet). With 'mcd' the model keeps its training
+     * rows (up to ARGUS_MODEL_MAX_TRAINING_ROWS) so that an update can refit it.
+     */
+    covariance: z.enum(['sample', 'mcd']).default('sample'),
+    /** MCD only: share of rows in the raw support, (0, 1]; default ⌈(n + p + 1) / 2⌉ / n. */
+    supportFraction: z.number().gt(0).lte(1).optional(),
+    /** MCD only: seed of FastMCD's random subsets. */
+    seed: z.number().int().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((params, ctx) => {
+    if (params.covariance === 'mcd') return;
+    for (const name of ['supportFraction', 'seed'] as const) {
+      if (params[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `${name} applies only to covariance: 'mcd'` });
+    }
+  });
 
 export const MODEL_KIND_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
 
@@ -241,7 +258,8 @@ function asRecord(value: unknown): Record<string, unknown> {
 
 /** The model and every ensemble member below it, depth first; unknown shapes are left to the kinds' validation. */
 function specsOf(kind: string, params: unknown, at = 'params', depth = 0): MemberSpec[] {
-  const own: MemberSpec = { kind, params: asRecord(params), at };
+  // PyOD's names (n_neighbors, max_samples) are bounded like Argus's, which the kinds translate them to.
+  const own: MemberSpec = { kind, params: canonicalParams(asRecord(params)), at };
   if (kind !== 'ensemble' || depth > 32) return [own];
   const members = own.params.members;
   if (!Array.isArray(members)) return [own];
@@ -313,7 +331,9 @@ export function modelLimitIssues(request: { kind: string; params?: unknown; rows
     }
     if (spec.kind === 'iforest') {
       const nEstimators = typeof spec.params.nEstimators === 'number' ? spec.params.nEstimators : IFOREST_DEFAULTS.nEstimators;
-      const maxSamples = typeof spec.params.maxSamples === 'number' ? spec.params.maxSamples : IFOREST_DEFAULTS.maxSamples;
+      const given = spec.params.maxSamples;
+      // A number in (0, 1] is a share of the rows (scikit-learn's float max_samples); 'auto' is 256.
+      const maxSamples = typeof given === 'number' ? (given <= 1 ? Math.max(2, Math.floor(given * rows)) : given) : IFOREST_DEFAULTS.maxSamples;
       if (nEstimators > 0 && maxSamples > 0) forestBytes += nEstimators * Math.min(maxSamples, rows) * FOREST_BYTES_PER_TREE_SAMPLE;
     }
   }
@@ -386,6 +406,10 @@ export interface ModelInfo {
   version: number;
   /** Whether `update` can add rows: stats always; detector kinds while their stored training rows fit the cap. */
   updatable: boolean;
+  /** COF and COPOD: how new rows are scored, where that differs from PyOD's decision_function, and the option that gives PyOD's. */
+  newRowScoring?: string;
+  /** Parameters the fit could not honour as given (COF's nNeighbors capped at the training rows − 1). */
+  warnings?: string[];
 }
 
 /** Per feature (stats kind): the FastAPI service's metrics, as the detection core computes them. */

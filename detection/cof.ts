@@ -14,7 +14,9 @@ import { decodeFloat64, encodeTyped } from './typed-json';
  *
  * Training scores are leave-one-out over the training set, as PyOD's decision_scores_. New points are
  * scored against the training set (their neighbours and those neighbours' ac are from training), the
- * way LOF scores novelties; PyOD's decision_function instead recomputes COF inside the new batch alone.
+ * way LOF scores novelties, so a row's score does not depend on what else is in its request
+ * (`newData: 'training'`, the default). PyOD's decision_function instead recomputes COF inside the new
+ * batch alone, ignoring the training rows except for k: `newData: 'batch'` does exactly that.
  * Neighbours come from an exact k-d tree (detection/knn.ts), so memory is O(n·k) rather than PyOD's n×n
  * distance matrix, and 10⁵ rows fit comfortably.
  */
@@ -22,6 +24,8 @@ import { decodeFloat64, encodeTyped } from './typed-json';
 export const cofParamsSchema = z
   .object({
     nNeighbors: z.number().int().min(1).default(20),
+    /** 'training': each new row against the training set; 'batch': PyOD's decision_function, COF within the new rows alone. */
+    newData: z.enum(['training', 'batch']).default('training'),
     ...detectorOptionsShape,
   })
   .strict();
@@ -77,11 +81,25 @@ export class ConnectivityOutlierFactor extends BaseDetector<CofParams, CofState>
   }
 
   protected scoreState(state: CofState, X: Matrix): Float64Array {
+    if (this.params.newData === 'batch') return this.scoreWithinBatch(state, X);
     const tree = (state.tree ??= new KdTree({ rows: state.train.length / state.cols, cols: state.cols, data: state.train }));
     const neighbours = tree.kNearest(X, state.k, false);
     const chaining = new Float64Array(X.rows);
     averageChainingDistances(state.train, state.cols, neighbours, chaining);
     return connectivityFactors(chaining, neighbours, state.chaining);
+  }
+
+  /** PyOD's decision_function(X): leave-one-out COF among the rows of X, with the k fitted on training. */
+  private scoreWithinBatch(state: CofState, X: Matrix): Float64Array {
+    if (X.rows <= state.k) {
+      throw new DetectorInputError(
+        `cof with newData: 'batch' scores each row among the other rows of its request (PyOD's decision_function), so it needs more than k = ${state.k} rows; got ${X.rows}. Send more rows, or use newData: 'training'`,
+      );
+    }
+    const neighbours = new KdTree(X).kNearest(X, state.k, true);
+    const chaining = new Float64Array(X.rows);
+    averageChainingDistances(X.data, X.cols, neighbours, chaining);
+    return connectivityFactors(chaining, neighbours, chaining);
   }
 
   protected override serializeState(state: CofState): unknown {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
+import { decodeFloat64, encodeTyped } from './typed-json';
 
 /**
  * The contract every detector honours, after PyOD's BaseDetector: fit on training data, score new
@@ -29,6 +30,8 @@ export interface SerializedDetector<P = unknown> {
   threshold: number | null;
   trainedRows: number;
   dims: number;
+  /** The training rows' scores (PyOD's decision_scores_), base64 float64; absent in models saved before they were kept. */
+  trainingScores?: string;
 }
 
 export interface DetectorInfo {
@@ -116,6 +119,7 @@ export abstract class BaseDetector<P extends DetectorOptions = DetectorOptions, 
       threshold: this.fittedThreshold,
       trainedRows: this.trainedRows,
       dims: this.dims,
+      ...(this.trainingScores ? { trainingScores: encodeTyped(this.trainingScores) } : {}),
     };
   }
 
@@ -125,6 +129,10 @@ export abstract class BaseDetector<P extends DetectorOptions = DetectorOptions, 
     this.fittedThreshold = json.threshold;
     this.trainedRows = json.trainedRows;
     this.dims = json.dims;
+    this.trainingScores = typeof json.trainingScores === 'string' ? decodeFloat64(json.trainingScores, `${this.kind} trainingScores`) : null;
+    if (this.trainingScores && this.trainingScores.length !== this.trainedRows) {
+      throw new DetectorInputError(`${this.kind}: ${this.trainingScores.length} stored training scores for ${this.trainedRows} training rows`);
+    }
     return this;
   }
 

@@ -22,7 +22,8 @@ import { decodeFloat64, decodeInt32, encodeTyped } from './typed-json';
 export const isolationForestParamsSchema = z
   .object({
     nEstimators: z.number().int().min(1).max(10_000).default(100),
-    maxSamples: z.number().int().min(2).default(256),
+    /** Rows per tree: a count (≥ 2), a share of the rows in (0, 1] (scikit-learn's float), or 'auto' = 256. */
+    maxSamples: z.union([z.literal('auto'), z.number().gt(0).lte(1), z.number().int().min(2)]).default(256),
     seed: z.number().int().default(DEFAULT_SEED),
     ...detectorOptionsShape,
   })
@@ -66,6 +67,13 @@ export function averagePathLength(n: number): number {
   return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
 }
 
+/** ψ as scikit-learn derives it from max_samples: min(256, n) for 'auto', ⌊share · n⌋ for a share, min(count, n) for a count (at least 2). */
+export function samplesPerTree(maxSamples: number | 'auto', rows: number): number {
+  if (maxSamples === 'auto') return Math.min(256, rows);
+  if (maxSamples <= 1) return Math.min(rows, Math.max(2, Math.floor(maxSamples * rows)));
+  return Math.min(maxSamples, rows);
+}
+
 export class IsolationForest extends BaseDetector<IsolationForestParams, ForestState> {
   readonly kind = 'iforest';
 
@@ -84,7 +92,7 @@ export class IsolationForest extends BaseDetector<IsolationForestParams, ForestS
 
   protected fitState(X: Matrix): ForestState {
     const { nEstimators, maxSamples, seed } = this.params;
-    const psi = Math.min(maxSamples, X.rows);
+    const psi = samplesPerTree(maxSamples, X.rows);
     const heightLimit = Math.ceil(Math.log2(psi));
     const maxNodesPerTree = 2 * psi - 1;
     const capacity = nEstimators * maxNodesPerTree;

@@ -7,6 +7,7 @@ import { IsolationForest, isolationForestParamsSchema } from './iforest';
 import { ConnectivityOutlierFactor, cofParamsSchema } from './cof';
 import { LocalCorrelationIntegral, lociParamsSchema } from './loci';
 import { DetectorInputError } from './matrix';
+import { normalizeParamNames } from './param-names';
 
 /**
  * The detector registry: build a detector from (kind, params) as they arrive over the wire, and
@@ -32,6 +33,9 @@ export type { CofOptions, CofParams } from './cof';
 export { LocalCorrelationIntegral } from './loci';
 export type { LociOptions, LociParams } from './loci';
 export { rocAuc, spearman, pearson, averageRanks } from './metrics';
+export { minCovDet, fastMcd, reweightMcd } from './mcd';
+export type { McdEstimate, McdOptions, RawMcd } from './mcd';
+export { normalizeParamNames, canonicalParams } from './param-names';
 export { Random, DEFAULT_SEED } from './random';
 // ── part C: univariate baselines and the time-series detector ──
 export * as baseline from './univariate/welford';
@@ -48,10 +52,28 @@ interface RegistryEntry {
   create(params: unknown): BaseDetector;
 }
 
-function entry<S extends z.ZodType>(schema: S, build: (params: z.output<S>) => BaseDetector): RegistryEntry {
+/** The parameter names a kind's schema takes (its object keys). */
+export function schemaKeys(schema: z.ZodType): string[] {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+/** PyOD's snake_case names (n_neighbors, random_state…) accepted as Argus's; unknown or unsupported ones refused, saying why. */
+function withArgusNames(kind: string, schema: z.ZodType, params: unknown): unknown {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return params;
+  const known = schemaKeys(schema);
+  if (!known.length) return params;
+  const normalized = normalizeParamNames(kind, params as Record<string, unknown>, known);
+  if (normalized.issues.length) {
+    const [first] = normalized.issues;
+    throw new DetectorInputError(`invalid parameters: ${normalized.issues.map((i) => i.message).join('; ')}`, `params.${first.name}`);
+  }
+  return normalized.params;
+}
+
+function entry<S extends z.ZodType>(kind: string, schema: S, build: (params: z.output<S>) => BaseDetector): RegistryEntry {
   return {
     create(params: unknown): BaseDetector {
-      const parsed = schema.safeParse(params ?? {});
+      const parsed = schema.safeParse(withArgusNames(kind, schema, params ?? {}));
       if (!parsed.success) throw new DetectorInputError(`invalid parameters: ${z.prettifyError(parsed.error)}`, 'params');
       return build(parsed.data);
     },
@@ -61,12 +83,12 @@ function entry<S extends z.ZodType>(schema: S, build: (params: z.output<S>) => B
 const factory: DetectorFactory = { create: createDetector, load: loadDetector };
 
 const registry: Record<string, RegistryEntry> = {
-  mahalanobis: entry(mahalanobisParamsSchema, (p) => new MahalanobisDetector(p)),
-  copod: entry(copodParamsSchema, (p) => new CopodDetector(p)),
-  ensemble: entry(ensembleParamsSchema, (p) => new EnsembleDetector(p, factory)),
-  iforest: entry(isolationForestParamsSchema, (p) => new IsolationForest(p)),
-  cof: entry(cofParamsSchema, (p) => new ConnectivityOutlierFactor(p)),
-  loci: entry(lociParamsSchema, (p) => new LocalCorrelationIntegral(p)),
+  mahalanobis: entry('mahalanobis', mahalanobisParamsSchema, (p) => new MahalanobisDetector(p)),
+  copod: entry('copod', copodParamsSchema, (p) => new CopodDetector(p)),
+  ensemble: entry('ensemble', ensembleParamsSchema, (p) => new EnsembleDetector(p, factory)),
+  iforest: entry('iforest', isolationForestParamsSchema, (p) => new IsolationForest(p)),
+  cof: entry('cof', cofParamsSchema, (p) => new ConnectivityOutlierFactor(p)),
+  loci: entry('loci', lociParamsSchema, (p) => new LocalCorrelationIntegral(p)),
 };
 
 export function detectorKinds(): string[] {
@@ -93,6 +115,7 @@ const serializedSchema = z.object({
   threshold: z.number().nullable(),
   trainedRows: z.number().int().min(0),
   dims: z.number().int().min(0),
+  trainingScores: z.string().optional(),
 });
 
 /** Rebuilds a detector from toJSON() output (the object, or its JSON text). */

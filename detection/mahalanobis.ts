@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { BaseDetector, type DetectorInfo, type DetectorOptions, detectorOptionsShape } from './detector';
 import { columnMeans, covariance, regularizedCholesky } from './linalg';
 import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
+import { minCovDet } from './mcd';
+import { DEFAULT_SEED } from './random';
 import { chiSquareSurvival } from './special-functions';
 
 /**
@@ -10,6 +12,11 @@ import { chiSquareSurvival } from './special-functions';
  * Reference: scipy.spatial.distance.mahalanobis(x, mean, inv(np.cov(X, rowvar=False))) for the
  * default `covariance: 'sample'` (ddof = 1); sqrt(sklearn EmpiricalCovariance().fit(X).mahalanobis(x))
  * for `covariance: 'mle'` (ddof = 0). PyOD has no Mahalanobis detector.
+ *
+ * `covariance: 'mcd'` uses the Minimum Covariance Determinant (detection/mcd.ts, FastMCD as scikit-learn's
+ * MinCovDet): location and covariance from the most central rows, so the outliers being looked for do not
+ * inflate the covariance that is meant to expose them. Distances are sqrt(MinCovDet().fit(X).mahalanobis(x)),
+ * the square roots of PyOD MCD's scores (same ranking). `supportFraction` and `seed` tune and seed it.
  *
  * The inverse is never formed: the covariance is Cholesky-factored (Σ = L Lᵀ) and d² = ‖L⁻¹(x − μ)‖²
  * by forward substitution, which is both cheaper and more accurate than multiplying by Σ⁻¹.
@@ -24,15 +31,31 @@ import { chiSquareSurvival } from './special-functions';
 export const mahalanobisParamsSchema = z
   .object({
     ...detectorOptionsShape,
-    covariance: z.enum(['sample', 'mle']).default('sample'),
+    covariance: z.enum(['sample', 'mle', 'mcd']).default('sample'),
+    /** MCD only: share of rows in the raw support, (0, 1]; default ⌈(n + p + 1) / 2⌉ / n. */
+    supportFraction: z.number().gt(0).lte(1).optional(),
+    /** MCD only: seed of FastMCD's random subsets. */
+    seed: z.number().int().optional(),
     ridge: z.number().gt(0).lt(1).default(1e-6),
     singularityTolerance: z.number().gt(0).lt(1).default(1e-10),
   })
-  .strict();
+  .strict()
+  .superRefine((params, ctx) => {
+    if (params.covariance === 'mcd') return;
+    for (const name of ['supportFraction', 'seed'] as const) {
+      if (params[name] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `${name} applies only to covariance: 'mcd' (covariance is '${params.covariance}')` });
+      }
+    }
+  });
 
 export interface MahalanobisParams extends DetectorOptions {
-  /** 'sample': divide by n − 1 (np.cov); 'mle': divide by n (sklearn EmpiricalCovariance). */
-  covariance?: 'sample' | 'mle';
+  /** 'sample': divide by n − 1 (np.cov); 'mle': divide by n (sklearn EmpiricalCovariance); 'mcd': robust (sklearn MinCovDet). */
+  covariance?: 'sample' | 'mle' | 'mcd';
+  /** MCD: share of rows in the raw support, in (0, 1]. */
+  supportFraction?: number;
+  /** MCD: seed of the random subsets (default 42): the same data and seed give the same model. */
+  seed?: number;
   /** Ridge factor relative to the mean variance trace(Σ)/d, applied only to a near-singular covariance. */
   ridge?: number;
   /** Smallest acceptable 1 − R² of a column on the columns before it before the ridge is applied. */
@@ -48,6 +71,14 @@ interface MahalanobisState {
   /** λ added to the diagonal; 0 when the covariance was well conditioned. */
   ridgeAdded: number;
   minPivotRatio: number;
+  /** MCD only: rows in the raw support and in the reweighted one. */
+  robust?: RobustSummary;
+}
+
+interface RobustSummary {
+  rawSupportRows: number;
+  supportRows: number;
+  rawLogDeterminant: number;
 }
 
 const stateSchema = z.object({
@@ -56,13 +87,22 @@ const stateSchema = z.object({
   lower: z.array(z.number()),
   ridgeAdded: z.number().min(0),
   minPivotRatio: z.number(),
+  robust: z.object({ rawSupportRows: z.number().int(), supportRows: z.number().int(), rawLogDeterminant: z.number() }).optional(),
 });
 
 export interface MahalanobisInfo extends DetectorInfo {
   covarianceEstimator: string;
   ridgeAdded: number;
   warnings: string[];
+  /** covariance 'mcd': how many training rows the robust estimate rests on. */
+  robust?: RobustSummary;
 }
+
+const ESTIMATOR_NAMES = {
+  sample: 'sample covariance (ddof=1, np.cov)',
+  mle: 'maximum likelihood (ddof=0)',
+  mcd: 'Minimum Covariance Determinant (FastMCD, reweighted; sklearn MinCovDet)',
+} as const;
 
 export class MahalanobisDetector extends BaseDetector<MahalanobisParams, MahalanobisState> {
   readonly kind = 'mahalanobis';
@@ -106,9 +146,10 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
     }
     return {
       ...super.info(),
-      covarianceEstimator: (this.params.covariance ?? 'sample') === 'sample' ? 'sample covariance (ddof=1, np.cov)' : 'maximum likelihood (ddof=0)',
+      covarianceEstimator: ESTIMATOR_NAMES[this.params.covariance ?? 'sample'],
       ridgeAdded: state?.ridgeAdded ?? 0,
       warnings,
+      ...(state?.robust ? { robust: state.robust } : {}),
     };
   }
 
@@ -124,14 +165,29 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
     if (X.rows <= d) {
       throw new DetectorInputError(`mahalanobis needs more rows than columns to fit: got ${X.rows} row(s) for ${d} column(s)`);
     }
-    const mean = columnMeans(X);
-    const cov = covariance(X, mean, (this.params.covariance ?? 'sample') === 'sample' ? 1 : 0);
+    const estimator = this.params.covariance ?? 'sample';
+    let mean: Float64Array;
+    let cov: Float64Array;
+    let robust: RobustSummary | undefined;
+    if (estimator === 'mcd') {
+      const estimate = minCovDet(X, { supportFraction: this.params.supportFraction, seed: this.params.seed ?? DEFAULT_SEED });
+      mean = estimate.location;
+      cov = estimate.covariance;
+      robust = {
+        rawSupportRows: estimate.raw.support.reduce((a, b) => a + b, 0),
+        supportRows: estimate.support.reduce((a, b) => a + b, 0),
+        rawLogDeterminant: estimate.raw.logDet,
+      };
+    } else {
+      mean = columnMeans(X);
+      cov = covariance(X, mean, estimator === 'sample' ? 1 : 0);
+    }
     const factor = regularizedCholesky(cov, d, {
       ridge: this.params.ridge,
       singularityTolerance: this.params.singularityTolerance,
       what: 'mahalanobis cannot fit: the covariance',
     });
-    return { mean, covariance: cov, lower: factor.lower, ridgeAdded: factor.ridgeAdded, minPivotRatio: factor.minPivotRatio };
+    return { mean, covariance: cov, lower: factor.lower, ridgeAdded: factor.ridgeAdded, minPivotRatio: factor.minPivotRatio, ...(robust ? { robust } : {}) };
   }
 
   protected override serializeState(state: MahalanobisState): unknown {
@@ -141,6 +197,7 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
       lower: Array.from(state.lower),
       ridgeAdded: state.ridgeAdded,
       minPivotRatio: state.minPivotRatio,
+      ...(state.robust ? { robust: state.robust } : {}),
     };
   }
 
@@ -157,6 +214,7 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
       lower: Float64Array.from(parsed.data.lower),
       ridgeAdded: parsed.data.ridgeAdded,
       minPivotRatio: parsed.data.minPivotRatio,
+      ...(parsed.data.robust ? { robust: parsed.data.robust } : {}),
     };
   }
 

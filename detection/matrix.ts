@@ -52,12 +52,24 @@ export function toMatrix(input: MatrixInput, what = 'X'): Matrix {
     for (let c = 0; c < cols; c++) {
       const v = row[c];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new DetectorInputError(`${what} row ${r}, column ${c} is not a finite number (${String(v)})`);
+        throw new DetectorInputError(`${what} row ${r}, column ${c} ${describeCell(v)}`);
       }
       data[r * cols + c] = v;
     }
   }
   return { rows, cols, data };
+}
+
+/** Why a cell is not usable, in words: a string read from a file has to be converted first, which "(0.5)" alone does not say. */
+export function describeCell(v: unknown): string {
+  if (typeof v === 'string') {
+    const shown = JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+    const numeric = v.trim() !== '' && Number.isFinite(Number(v));
+    return `is the string ${shown}, not a number${numeric ? ': convert the column to numbers first (e.g. Number(cell) or parseFloat)' : ''}`;
+  }
+  if (typeof v === 'number') return `is not a finite number (${String(v)})`;
+  if (v === null || v === undefined) return `is not a finite number (${v === null ? 'null' : 'missing'})`;
+  return `is not a finite number (${Array.isArray(v) ? 'an array' : `a value of type ${typeof v}`})`;
 }
 
 export function fromRows(rows: ArrayLike<ArrayLike<number>>): Matrix {

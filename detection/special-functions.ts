@@ -97,3 +97,61 @@ function upperContinuedFraction(a: number, x: number): number {
   }
   return Math.exp(logPrefactor(a, x)) * h;
 }
+
+/** P(X ≤ x) for X ~ χ²(df); scipy.stats.chi2.cdf. */
+export function chiSquareCdf(x: number, degreesOfFreedom: number): number {
+  if (!(degreesOfFreedom > 0)) throw new RangeError(`degrees of freedom must be positive, got ${degreesOfFreedom}`);
+  if (x <= 0) return 0;
+  return regularizedGammaP(degreesOfFreedom / 2, x / 2);
+}
+
+/**
+ * The x with P(X ≤ x) = probability for X ~ χ²(df) (scipy.stats.chi2.ppf; chi2.isf(q) is this at 1 − q).
+ * Newton on whichever tail is the smaller probability, so the far tail keeps its relative accuracy, with a
+ * bracket that every step narrows (Newton alone can overshoot below zero for small df).
+ */
+export function chiSquareQuantile(probability: number, degreesOfFreedom: number): number {
+  if (!(degreesOfFreedom > 0)) throw new RangeError(`degrees of freedom must be positive, got ${degreesOfFreedom}`);
+  if (!(probability >= 0 && probability <= 1)) throw new RangeError(`probability must be in [0, 1], got ${probability}`);
+  if (probability === 0) return 0;
+  if (probability === 1) return Infinity;
+  const k = degreesOfFreedom;
+  const upper = probability > 0.5;
+  const target = upper ? 1 - probability : probability;
+  const tail = (x: number) => (upper ? chiSquareSurvival(x, k) : chiSquareCdf(x, k));
+  // Wilson–Hilferty start: χ²/k is close to normal after a cube root.
+  const z = normalQuantile(probability);
+  const h = 2 / (9 * k);
+  let x = Math.max(1e-8, k * Math.pow(1 - h + z * Math.sqrt(h), 3));
+  let lo = 0;
+  let hi = Infinity;
+  for (let i = 0; i < 200; i++) {
+    const f = tail(x) - target;
+    // The lower tail grows with x, the upper tail shrinks.
+    if ((f > 0) === upper) lo = x;
+    else hi = x;
+    const density = Math.exp((k / 2 - 1) * Math.log(x) - x / 2 - (k / 2) * Math.LN2 - logGamma(k / 2));
+    let next = x - (upper ? -f : f) / density;
+    if (!(next > lo && next < hi)) next = hi === Infinity ? Math.max(2 * x, lo + 1) : (lo + hi) / 2;
+    if (Math.abs(next - x) <= 1e-15 * x) return next;
+    x = next;
+  }
+  return x;
+}
+
+/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9): a starting point only. */
+function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - low) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}

@@ -107,4 +107,33 @@ describe('argus model on the real local stack', function () {
     assert.equal(gone.code, 1);
     assert.match(gone.err, /no model m1 for tenant cli/);
   });
+
+  it("takes PyOD's parameter names, warns when nNeighbors is capped, says how new rows are scored, and updates a stats model with covariance 'mcd'", async () => {
+    const small = path.join(dir, 'small.csv');
+    fs.writeFileSync(small, `${gaussianRows(12, [0, 0], [1, 1], 31).map((r) => r.join(',')).join('\n')}\n`);
+    const fit = await argus('model', 'fit', 'cli', 'cof1', '--kind', 'cof', '--data', small, '--params', '{"n_neighbors": 50}');
+    assert.equal(fit.code, 0, fit.err);
+    assert.match(fit.out, /params \{"nNeighbors":50/);
+    assert.match(fit.out, /\n {2}new rows: COF: each new row is scored against the training set.*newData: 'batch'/);
+    assert.match(fit.out, /\n {2}warning: nNeighbors 50 is more than the 11 other training rows, so COF uses k = 11/);
+    const info = JSON.parse((await argus('model', 'info', 'cli', 'cof1', '--json')).out);
+    assert.equal(info.warnings.length, 1);
+
+    const typo = await argus('model', 'fit', 'cli', 'cof2', '--kind', 'cof', '--data', small, '--params', '{"nNeighbours": 5}');
+    assert.equal(typo.code, 2);
+    assert.match(typo.err, /did you mean nNeighbors\?/);
+
+    const train = path.join(dir, 'robust.csv');
+    fs.writeFileSync(train, `${gaussianRows(120, [0, 10], [1, 2], 32).map((r) => r.join(',')).join('\n')}\n`);
+    const robust = await argus('model', 'fit', 'cli', 'mcd1', '--kind', 'stats', '--data', train, '--params', '{"rule": "mahalanobis", "covariance": "mcd", "random_state": 1}', '--json');
+    assert.equal(robust.code, 0, robust.err);
+    assert.equal(JSON.parse(robust.out).updatable, true);
+    const more = path.join(dir, 'robust-more.json');
+    fs.writeFileSync(more, JSON.stringify({ data: gaussianRows(10, [0, 10], [1, 2], 33) }));
+    const updated = await argus('model', 'update', 'cli', 'mcd1', '--data', more);
+    assert.equal(updated.code, 0, updated.err);
+    assert.match(updated.out, /version 2\n {2}trained on 130 rows/);
+    const detect = await argus('model', 'detect', 'cli', 'mcd1', '--point', '0,30', '--json');
+    assert.equal(JSON.parse(detect.out).rows[0].is_anomaly, true);
+  });
 });

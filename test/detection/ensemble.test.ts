@@ -73,8 +73,11 @@ describe('ensemble against PyOD standardizer + combination', () => {
       /ensemble member 1: copod: invalid parameters/,
     );
     assert.throws(() => EnsembleDetector.fromFitted([new CopodDetector()], {}, factory), /member 0 \(copod\) must be freshly fitted/);
-    const restored = loadDetector(JSON.stringify(new CopodDetector().fit(c.X_train).toJSON()));
-    assert.throws(() => EnsembleDetector.fromFitted([restored], {}, factory), /must be freshly fitted/);
+    // A saved model keeps its training scores, so it can join an ensemble; one saved without them cannot.
+    const saved = new CopodDetector().fit(c.X_train).toJSON();
+    assert.doesNotThrow(() => EnsembleDetector.fromFitted([loadDetector(JSON.stringify(saved))], {}, factory));
+    const { trainingScores: _dropped, ...savedBeforeScoresWereKept } = saved;
+    assert.throws(() => EnsembleDetector.fromFitted([loadDetector(savedBeforeScoresWereKept)], {}, factory), /must be freshly fitted/);
     const other = new CopodDetector().fit(c.X_train.slice(0, 100));
     assert.throws(
       () => EnsembleDetector.fromFitted([new CopodDetector().fit(c.X_train), other], {}, factory),
