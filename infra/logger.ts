@@ -1,14 +1,28 @@
 import type { LogLevel as SdkLogLevel, LogMetadata as SdkLogMetadata, Logger as SdkLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { type ArgusConfig, loggingSettings } from './config';
 
 export type { Logger };
 
 /** pino-pretty runs in a worker thread: one for the whole process, however many loggers there are. */
 let prettyDestination: DestinationStream | undefined;
 
+/** LOG_LEVEL and LOG_FORMAT: from the validated config once a process has one (configureLogging), else read leniently. */
+let settings: { level: ArgusConfig['logLevel']; format: ArgusConfig['logFormat'] } | undefined;
+
+/** The process's logging settings, from its validated config (infra/process calls this first thing). */
+export function configureLogging(config: Pick<ArgusConfig, 'logLevel' | 'logFormat'>): void {
+  settings = { level: config.logLevel, format: config.logFormat };
+}
+
+function currentSettings() {
+  settings ??= loggingSettings();
+  return settings;
+}
+
 /** Readable lines (with colour) only when a person watches a terminal; JSON otherwise, or when LOG_FORMAT=json. */
 export function prettyLogs(): boolean {
-  return process.stdout.isTTY === true && process.env.LOG_FORMAT !== 'json';
+  return process.stdout.isTTY === true && currentSettings().format !== 'json';
 }
 
 /**
@@ -17,7 +31,7 @@ export function prettyLogs(): boolean {
  * the same way, and nothing writes terminal colour codes into a file or a pipe.
  * `LOG_LEVEL=silent` in tests that assert on output.
  */
-export function createLogger(name: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(name: string, level: string = currentSettings().level): Logger {
   if (!prettyLogs()) return pino({ name, level });
   prettyDestination ??= pino.transport({ target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' } });
   return pino({ name, level }, prettyDestination);

@@ -4,6 +4,7 @@ import type { AlertClaim, AlertMessage, AnomalyStore, Mailer, RecordedDeliverySt
 import type { ArgusConfig } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { MailerError } from '../infra/mail/mailer-error';
+import { type DispatcherMetrics, noDispatcherMetrics } from '../infra/metrics/ports';
 import { renderAlertEmail } from '../infra/mail/sendgrid-mailer';
 import type { AlertQueueConsumer, ReceivedAlert } from '../infra/queue/azure-alert-queue';
 import { PermanentStoreError } from '../infra/sql/errors';
@@ -79,6 +80,8 @@ export interface AlertDispatcherOptions {
   idlePollMs?: { min: number; max: number };
   /** Back-off while the queue itself is unreachable. */
   outageBackoffMs?: { min: number; max: number };
+  /** Outcomes and send latency for the process's /metrics; nothing is reported without it. */
+  metrics?: DispatcherMetrics;
 }
 
 /** The longest we honour a provider's "retry after": beyond that something is wrong and we try anyway. */
@@ -137,6 +140,7 @@ function defaultClaimant(): string {
 
 export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDispatcher {
   const { consumer, mailer, store, logger, config } = options;
+  const metrics = options.metrics ?? noDispatcherMetrics;
   const maxDeliveries = config.queue.maxDeliveries;
   // Messages of a batch are handled one after another and all became invisible at receive: a batch must
   // finish within the visibility timeout (4 × SendGrid's 10 s timeout < 60 s), or later messages reappear
@@ -234,9 +238,12 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
 
     const email = renderAlertEmail(alert, { to: config.email.to, from: config.email.from });
     let providerMessageId: string | null;
+    const sendStarted = performance.now();
     try {
       ({ providerMessageId } = await mailer.send(email));
+      metrics.sendSeconds((performance.now() - sendStarted) / 1000, true);
     } catch (caught) {
+      metrics.sendSeconds((performance.now() - sendStarted) / 1000, false);
       const error = caught instanceof MailerError ? caught : new MailerError(describe(caught), { retryable: true, cause: caught });
       if (!error.retryable) return deadLetter(received, `provider refused the email: ${error.message}`);
       if (attempt >= maxDeliveries) {
@@ -292,10 +299,13 @@ export function createAlertDispatcher(options: AlertDispatcherOptions): AlertDis
     // One at a time: a second copy in this batch then finds the first one's delivery settled, not busy.
     for (const received of batch) {
       try {
-        counts[await handle(received)]++;
+        const outcome = await handle(received);
+        counts[outcome]++;
+        metrics.delivery(outcome);
       } catch (error) {
         // A queue call failed mid-message; the message reappears after its visibility timeout.
         counts.deferred++;
+        metrics.delivery('deferred');
         logger.warn({ messageId: received.messageId, err: describe(error) }, 'alert handling interrupted; it will be redelivered');
       }
     }

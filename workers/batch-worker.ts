@@ -1,5 +1,4 @@
-import { loadConfig } from '../infra/config';
-import { createLogger } from '../infra/logger';
+import { runProcess } from '../infra/process';
 import { startWorker } from './worker';
 
 /**
@@ -8,16 +7,9 @@ import { startWorker } from './worker';
  * can take; each chunk is one idempotent step, so a worker killed mid-chunk costs one redone chunk.
  */
 if (require.main === module) {
-  const log = createLogger('batch-worker');
-  const config = loadConfig();
-  startWorker(config, {}, 'batch')
-    .then((running) => {
-      log.info({ taskQueue: config.temporal.batchTaskQueue, temporal: config.temporal.address }, 'batch worker running');
-      // The SDK's worker shuts down on SIGINT/SIGTERM by itself.
-      return running.done;
-    })
-    .catch((err) => {
-      log.error({ err }, 'batch worker failed');
-      process.exit(1);
-    });
+  runProcess('batch-worker', async ({ config, logger, metrics, metricsUrl }) => {
+    const running = await startWorker(config, { metrics: metrics.activities }, 'batch');
+    logger.info({ taskQueue: config.temporal.batchTaskQueue, temporal: config.temporal.address, metrics: metricsUrl }, 'batch worker running');
+    return { stop: () => running.stop(), done: running.done };
+  });
 }

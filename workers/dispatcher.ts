@@ -1,7 +1,9 @@
 import { systemClock, type AnomalyStore } from '../activities/ports';
-import { type ArgusConfig, loadConfig } from '../infra/config';
+import type { ArgusConfig } from '../infra/config';
 import { createLogger, type Logger } from '../infra/logger';
 import { SendGridMailer } from '../infra/mail/sendgrid-mailer';
+import { type DispatcherMetrics, noDispatcherMetrics } from '../infra/metrics/ports';
+import { runProcess } from '../infra/process';
 import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
 import { createStore } from '../infra/store';
 import { createAlertDispatcher } from './alert-dispatcher';
@@ -22,6 +24,27 @@ export interface StartDispatcherOverrides {
   /** An in-process caller's store (the local stack shares the worker's); otherwise one is opened and closed here. */
   store?: AnomalyStore;
   logger?: Logger;
+  /** Where outcomes, send latency and the queues' depth are reported (the process's /metrics). */
+  metrics?: DispatcherMetrics;
+  /** How often the queues' depth is sampled, when metrics are reported. */
+  queueDepthIntervalMs?: number;
+}
+
+/** Samples the alert and poison queues' approximate depth until stopped; a failed sample is skipped (the queue may be down). */
+function sampleQueueDepth(queue: AzureAlertQueue, metrics: DispatcherMetrics, intervalMs: number, logger: Logger): () => void {
+  const sample = async () => {
+    for (const which of ['alerts', 'poison'] as const) {
+      try {
+        metrics.queueDepth(which, await queue.approximateCount(which));
+      } catch (err) {
+        logger.debug({ err, queue: which }, 'queue depth not sampled');
+      }
+    }
+  };
+  void sample();
+  const timer = setInterval(() => void sample(), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export async function startDispatcher(config: ArgusConfig, overrides: StartDispatcherOverrides = {}): Promise<RunningDispatcher> {
@@ -30,7 +53,9 @@ export async function startDispatcher(config: ArgusConfig, overrides: StartDispa
   const store = overrides.store ?? (await createStore(config.sql));
   const queue = AzureAlertQueue.fromConfig(config);
   const mailer = SendGridMailer.fromConfig(config, systemClock);
-  const dispatcher = createAlertDispatcher({ consumer: queue, mailer, store, logger, config });
+  const metrics = overrides.metrics ?? noDispatcherMetrics;
+  const dispatcher = createAlertDispatcher({ consumer: queue, mailer, store, logger, config, metrics });
+  const stopSampling = metrics.enabled ? sampleQueueDepth(queue, metrics, overrides.queueDepthIntervalMs ?? 10_000, logger) : () => undefined;
 
   const controller = new AbortController();
   const finished = dispatcher.run(controller.signal);
@@ -45,6 +70,7 @@ export async function startDispatcher(config: ArgusConfig, overrides: StartDispa
     stop() {
       stopping ??= (async () => {
         controller.abort();
+        stopSampling();
         await finished;
         if (ownsStore) await store.close();
         logger.info('alert dispatcher stopped');
@@ -54,33 +80,9 @@ export async function startDispatcher(config: ArgusConfig, overrides: StartDispa
   };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger('dispatcher', config.logLevel);
-  const running = await startDispatcher(config, { logger });
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    signalled = true;
-    logger.info({ signal }, 'stopping alert dispatcher');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'alert dispatcher did not stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
-
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`alert dispatcher failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-    process.exit(1);
+  runProcess('dispatcher', async ({ config, logger, metrics }) => {
+    const running = await startDispatcher(config, { logger, metrics: metrics.dispatcher });
+    return { stop: () => running.stop(), done: running.finished };
   });
 }

@@ -1,5 +1,4 @@
-import { loadConfig } from '../infra/config';
-import { createLogger } from '../infra/logger';
+import { runProcess } from '../infra/process';
 import { startWorker } from './worker';
 
 /**
@@ -9,16 +8,12 @@ import { startWorker } from './worker';
  * dies is retried on another within the heartbeat timeout (10 s). Run as many as the fits need.
  */
 if (require.main === module) {
-  const log = createLogger('training-worker');
-  const config = loadConfig();
-  startWorker(config, {}, 'training')
-    .then((running) => {
-      log.info({ taskQueue: config.temporal.trainingTaskQueue, temporal: config.temporal.address, threads: config.models.threads }, 'training worker running');
-      // The SDK's worker shuts down on SIGINT/SIGTERM by itself.
-      return running.done;
-    })
-    .catch((err) => {
-      log.error({ err }, 'training worker failed');
-      process.exit(1);
-    });
+  runProcess('training-worker', async ({ config, logger, metrics, metricsUrl }) => {
+    const running = await startWorker(config, { metrics: metrics.activities }, 'training');
+    logger.info(
+      { taskQueue: config.temporal.trainingTaskQueue, temporal: config.temporal.address, threads: config.models.threads, metrics: metricsUrl },
+      'training worker running',
+    );
+    return { stop: () => running.stop(), done: running.done };
+  });
 }

@@ -1,10 +1,11 @@
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { type AnomalyStore, type BatchStore, type Clock, type ModelStore, systemClock } from '../activities/ports';
 import { ArgusClient } from '../client/argus-client';
 import { ensureSchedules } from '../client/schedules';
 import { type ArgusConfig, loadConfig } from '../infra/config';
-import { createLogger, sdkLogger } from '../infra/logger';
+import type { ActivityMetrics } from '../activities/metrics';
+import { installTemporalRuntime, runProcess } from '../infra/process';
 import { AzureAlertQueue } from '../infra/queue/azure-alert-queue';
 import { isTransientSqlError } from '../infra/sql/errors';
 import { StagedBatchFiles } from '../infra/batch/batch-files';
@@ -12,6 +13,7 @@ import { AzureBatchBlobs } from '../infra/blob/batch-blobs';
 import { closeStores, createStores } from '../infra/store';
 import { ensureSearchAttributes } from '../infra/setup/search-attributes';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
+import { argusDataConverter } from '../infra/codec/data-converter';
 import { type WorkflowBundle, createArgusWorker } from './create-worker';
 import { ModelComputePool } from '../activities/model-compute-pool';
 
@@ -28,21 +30,13 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-
 /**
- * The SDK's own logs (webpack's bundle report, state changes) and the Rust core's (gRPC retries while the
- * server is away, poller errors) at WARN unless TEMPORAL_LOG_LEVEL says otherwise, through pino like the
- * rest of the process: JSON off a terminal, no colour codes (the core's console format has them).
+ * For a process that did not come through the entry helper (tests, an embedding program): the runtime with
+ * the SDK's and core's logs through pino (and its metrics exporter when the config sets ARGUS_METRICS_PORT),
+ * the SDK handling signals. An entry point's runProcess has installed it already, and then this does nothing.
  */
-export function installRuntimeLogger(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN').toUpperCase() as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  Runtime.install({
-    logger: sdkLogger(createLogger('temporal'), level),
-    telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } },
-  });
+export function installRuntimeLogger(config?: ArgusConfig): void {
+  installTemporalRuntime({ config: config ?? loadConfig(), role: 'worker' });
 }
 
 /** What tests (and an embedding process) change about a worker; production uses none of it. */
@@ -54,6 +48,8 @@ export interface WorkerOverrides {
   workflowBundle?: WorkflowBundle;
   /** A connection the caller owns and closes (e.g. a test environment's). */
   connection?: NativeConnection;
+  /** Where activities report counts and latencies (the process's /metrics); none by default. */
+  metrics?: ActivityMetrics;
 }
 
 /**
@@ -72,9 +68,9 @@ export function taskQueueFor(config: ArgusConfig, role: WorkerRole): string {
 
 /** Starts the Temporal worker with real adapters chosen by the config (SQLite or Azure SQL, Azurite or Azure). */
 export async function startWorker(config: ArgusConfig, overrides: WorkerOverrides = {}, role: WorkerRole = 'main'): Promise<RunningWorker> {
-  installRuntimeLogger();
+  installRuntimeLogger(config);
   const stores = await createStores(config.sql);
-  const { store, models, batches, rescores } = stores;
+  const { store, models, batches, rescores, streams } = stores;
   const closeAll = () => closeStores(stores);
   const ownsConnection = overrides.connection === undefined;
   let connection: NativeConnection;
@@ -98,10 +94,12 @@ export async function startWorker(config: ArgusConfig, overrides: WorkerOverride
       namespace: config.temporal.namespace,
       taskQueue: taskQueueFor(config, role),
       workflowBundle: overrides.workflowBundle,
+      dataConverter: argusDataConverter(config.codec),
       // A fit waiting in this process for a thread would spend its timeout there; another worker can take it.
       maxConcurrentActivities: role === 'training' ? config.models.threads : undefined,
       activities: createActivities({
         store: overrides.wrapStore ? overrides.wrapStore(store) : store,
+        metrics: overrides.metrics,
         queue: AzureAlertQueue.fromConfig(config),
         clock: overrides.clock ?? systemClock,
         scoring: config.scoring,
@@ -112,6 +110,7 @@ export async function startWorker(config: ArgusConfig, overrides: WorkerOverride
         timeSeriesLimits: config.timeSeries,
         batches,
         rescores,
+        streams,
         files: new StagedBatchFiles(AzureBatchBlobs.fromConfig(config)),
         batchDefaults: { chunkBytes: config.batch.chunkBytes, maxRejects: config.batch.maxRejects, windowPoints: config.timeSeries.maxPoints },
       }),
@@ -142,19 +141,17 @@ export async function startWorker(config: ArgusConfig, overrides: WorkerOverride
 }
 
 if (require.main === module) {
-  const log = createLogger('worker');
-  const config = loadConfig();
-  startWorker(config)
-    .then(async (running) => {
+  runProcess('worker', async ({ config, logger, metrics, metricsUrl }) => {
+    const running = await startWorker(config, { metrics: metrics.activities });
+    try {
       // Any deployment's workers keep the retry schedule in place, not only the local stack.
       const argus = await ArgusClient.connect({ config, connection: running.connection });
       const schedules = await ensureSchedules(argus);
-      log.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, schedules }, 'worker running');
-      // The SDK's worker shuts down on SIGINT/SIGTERM by itself.
-      return running.done;
-    })
-    .catch((err) => {
-      log.error({ err }, 'worker failed');
-      process.exit(1);
-    });
+      logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address, schedules, metrics: metricsUrl }, 'worker running');
+    } catch (err) {
+      await running.stop();
+      throw err;
+    }
+    return { stop: () => running.stop(), done: running.done };
+  });
 }
