@@ -7,6 +7,7 @@ import type { AnomalyStore, BatchStore, Clock, ModelStore } from '../../activiti
 import { ArgusClient } from '../../client/argus-client';
 import { type AzuriteQueueService, startAzurite } from '../../infra/azurite';
 import { type ArgusConfig, loadConfig } from '../../infra/config';
+import { argusDataConverter } from '../../infra/codec/data-converter';
 import { type CaptureServer, startCaptureServer } from '../../infra/mail/capture-server';
 import { SendGridMailer } from '../../infra/mail/sendgrid-mailer';
 import { AzureAlertQueue } from '../../infra/queue/azure-alert-queue';
@@ -43,12 +44,19 @@ export interface ArgusTestStack {
   stop(): Promise<void>;
 }
 
-let sharedBundle: Promise<WorkflowBundle> | null = null;
+const sharedBundles = new Map<string, Promise<WorkflowBundle>>();
 
-/** Argus's workflows bundled once per test process (bundling takes seconds), shared by every worker tests start. */
-export function sharedWorkflowBundle(): Promise<WorkflowBundle> {
-  sharedBundle ??= bundleArgusWorkflows();
-  return sharedBundle;
+/**
+ * Argus's workflows bundled once per test process (bundling takes seconds), shared by every worker tests start;
+ * one bundle per failure converter (an encrypting stack's workers need the encoding one built in).
+ */
+export function sharedWorkflowBundle(failureConverterPath?: string): Promise<WorkflowBundle> {
+  let bundle = sharedBundles.get(failureConverterPath ?? '');
+  if (!bundle) {
+    bundle = bundleArgusWorkflows({ failureConverterPath });
+    sharedBundles.set(failureConverterPath ?? '', bundle);
+  }
+  return bundle;
 }
 
 export interface TestStackOptions {
@@ -61,15 +69,22 @@ export interface TestStackOptions {
   noTrainingWorker?: boolean;
   /** More environment for the stack's config (e.g. ARGUS_BATCH_CHUNK_BYTES). */
   env?: Record<string, string>;
+  /**
+   * A Temporal server already running (e.g. the file-backed dev server the benchmarks start as `npm start`
+   * does) instead of an in-memory one of the stack's own; it is left running at stop.
+   */
+  temporalAddress?: string;
 }
 
 export async function startArgusTestStack(options: TestStackOptions = {}): Promise<ArgusTestStack> {
   // Before any connection exists; test/setup/env.ts sets TEMPORAL_LOG_LEVEL=ERROR (expected failures log at WARN).
   installRuntimeLogger();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'argus-e2e-'));
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
-  });
+  const env = options.temporalAddress
+    ? await TestWorkflowEnvironment.createFromExistingServer({ address: options.temporalAddress })
+    : await TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', searchAttributes: Object.values(SEARCH_ATTRIBUTES) },
+      });
   const azurite = await startAzurite({ port: 0, location: path.join(dir, 'azurite') });
   const capture = await startCaptureServer({ port: 0, host: '127.0.0.1' });
   const taskQueue = `argus-test-${Math.random().toString(36).slice(2, 10)}`;
@@ -86,7 +101,7 @@ export async function startArgusTestStack(options: TestStackOptions = {}): Promi
   };
   const config = loadConfig(configEnv);
   let faults: FaultyStore | undefined;
-  const bundle = await sharedWorkflowBundle();
+  const bundle = await sharedWorkflowBundle(argusDataConverter(config.codec).failureConverterPath);
   const worker = await startWorker(config, {
     connection: env.nativeConnection,
     workflowBundle: bundle,
