@@ -185,13 +185,22 @@ describe('HTTP gateway', () => {
       assert.deepEqual(res.json(), { error: 'InvalidInput', message: 'transaction_id: transaction_id is required to start the workflow', issues });
     });
 
-    it('maps PermanentStoreError to 500 with its message', async () => {
-      const { app } = gatewayWith(async () => {
+    it('maps PermanentStoreError to 500 with an error id and a generic message; the detail goes to the log under that id', async () => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+      const argus = new RecordingArgus(async () => {
         throw workflowFailure('PermanentStoreError', 'persistTransaction failed permanently: CHECK constraint failed');
       });
+      const app = buildGateway({ argus, logger });
       const res = await postScore(app, SEED_REQUEST);
       assert.equal(res.statusCode, 500);
-      assert.deepEqual(res.json(), { error: 'PermanentStoreError', message: 'persistTransaction failed permanently: CHECK constraint failed' });
+      const { errorId, ...rest } = res.json();
+      assert.match(errorId, /^[0-9a-f-]{36}$/);
+      assert.deepEqual(rest, { error: 'PermanentStoreError', message: `internal error; quote error id ${errorId} when reporting it` });
+      assert.doesNotMatch(res.body, /CHECK constraint/);
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.errorId === errorId);
+      assert.ok(logged, 'the failure is logged under the error id');
+      assert.match(JSON.stringify(logged.err), /CHECK constraint failed/);
     });
 
     it('maps an unreachable Temporal to 503 with a clear message', async () => {
@@ -221,7 +230,11 @@ describe('HTTP gateway', () => {
       });
       const res = await postScore(app, SEED_REQUEST);
       assert.equal(res.statusCode, 500);
-      assert.deepEqual(res.json(), { error: 'InternalError', message: 'internal error' });
+      const { errorId, ...rest } = res.json();
+      assert.deepEqual(rest, { error: 'InternalError', message: `internal error; quote error id ${errorId} when reporting it` });
+      assert.doesNotMatch(res.body, /secret|path\.ts/);
+      const second = await postScore(app, SEED_REQUEST);
+      assert.notEqual(second.json().errorId, errorId, 'each failure has its own id');
     });
 
     it('answers unknown routes with 404 JSON', async () => {
