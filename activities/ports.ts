@@ -11,6 +11,28 @@ export interface Baseline {
   m2: number;
 }
 
+/**
+ * Every baseline of one scope (a (user, category) pair, or a category over all users): the seed's
+ * Welford summary, the log summary of the positive amounts and the window of recent amounts
+ * (detection/univariate/spending-score.ts).
+ */
+export interface SpendingBaseline extends Baseline {
+  logCount: number;
+  logMean: number;
+  logM2: number;
+  /** The last amounts, comma-separated as JavaScript prints them, oldest first. */
+  recentAmounts: string;
+  recentCount: number;
+}
+
+export type ScoringMethodName = 'zscore' | 'log-z' | 'robust-z';
+
+/** A scope's scoring setting; null in a field: the wider scope (or the deployment) decides it. */
+export interface ScoringOverride {
+  method: ScoringMethodName | null;
+  coldStart: boolean | null;
+}
+
 export type AlertStatus =
   | 'none' // not anomalous, nothing to send
   | 'pending' // anomalous, not yet on the queue
@@ -83,7 +105,17 @@ export interface AnomalyStore {
    * already stored. The baseline update is an atomic read-modify-write. Anomalous transactions are
    * stored with alert status 'pending', others with 'none'.
    */
-  recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome>;
+  recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean; windowSize?: number }): Promise<RecordOutcome>;
+  /**
+   * The pair's and its category's baselines (null: none yet). A fold (recordTransaction) updates both
+   * in its own transaction: the category's raw and log summaries and window like the pair's, the window
+   * kept to `windowSize` amounts (DEFAULT_RECENT_WINDOW when not given).
+   */
+  getSpendingBaselines(userId: number, categoryId: number): Promise<{ pair: SpendingBaseline | null; category: SpendingBaseline | null }>;
+  /** Per field, the most specific scope that sets it: (user, category), then user, then category; null when none does. */
+  getScoringOverride(userId: number, categoryId: number): Promise<ScoringOverride>;
+  /** Sets the scope's method and cold-start flag (null clears that field); a scope with both null is removed. */
+  setScoringOverride(scope: { userId?: number; categoryId?: number }, setting: ScoringOverride): Promise<void>;
   getTransaction(transactionId: string): Promise<StoredTransaction | null>;
   setAlertStatus(transactionId: string, status: AlertStatus): Promise<void>;
   /** Rows whose alert is in `status`, oldest first; 'none' lists nothing (no alert to track; the index leaves those rows out). */
@@ -296,14 +328,22 @@ export interface TransactionChunkSnapshot {
   baseline(userId: number, categoryId: number): { baseline: Baseline | null; touchedByBatch: boolean };
   /** The z threshold override for the pair (most specific first); null: none. */
   thresholdOverride(userId: number, categoryId: number): number | null;
+  /** The pair's every baseline (the log summary and window beside baseline()'s Welford summary); null: none. */
+  spendingBaseline(userId: number, categoryId: number): SpendingBaseline | null;
+  /** The category's baselines over all users (null: none), and whether this batch already changed them. */
+  categoryBaseline(categoryId: number): { baseline: SpendingBaseline | null; touchedByBatch: boolean };
+  /** The scoring setting override of the pair, per field most specific first. */
+  scoringOverride(userId: number, categoryId: number): ScoringOverride;
   /** The batch id that stored the transaction (null: a single submission); undefined when it is not stored. */
   storedBy(transactionId: string): string | null | undefined;
 }
 
 export interface TransactionChunkWrites {
   transactions: ScoredTransaction[];
-  /** Final baselines of the pairs the chunk changed. */
-  baselines: { userId: number; categoryId: number; baseline: Baseline }[];
+  /** Final baselines of the pairs the chunk changed (a SpendingBaseline carries the log summary and window too). */
+  baselines: { userId: number; categoryId: number; baseline: Baseline | SpendingBaseline }[];
+  /** Final category-wide baselines the chunk changed. */
+  categoryBaselines?: { categoryId: number; baseline: SpendingBaseline }[];
   rejects: BatchReject[];
   counts: BatchCounts;
 }

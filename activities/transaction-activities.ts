@@ -1,13 +1,59 @@
 import { Context } from '@temporalio/activity';
 import { type TransactionInput, InvalidInputError } from '../contracts/transaction';
-import { zScore } from '../detection/univariate/zscore';
+import { DEFAULT_RECENT_WINDOW } from '../detection/univariate/recent-window';
+import {
+  type BaselineScope,
+  isScoringMethod,
+  type ScoringMethod,
+  scoreSpending,
+  type SpendingRules,
+  type SpendingSetting,
+} from '../detection/univariate/spending-score';
 import { invalidInput, storeGuard } from './failures';
-import type { AlertMessage, AlertQueue, AnomalyStore, Baseline, Clock, StoredTransaction } from './ports';
+import { type ActivityMetrics, noActivityMetrics, secondsSince } from './metrics';
+import type { AlertMessage, AlertQueue, AnomalyStore, Baseline, Clock, SpendingBaseline, StoredTransaction } from './ports';
 
 export interface ScoringRules {
   zThreshold: number;
   minSamples: number;
   minStdDev: number;
+  /** The deployment's scoring method (ARGUS_SCORING_METHOD); the seed's z-score when absent. */
+  method?: ScoringMethod;
+  /** Cold start for the deployment (ARGUS_COLD_START); off when absent, the seed's rule. */
+  coldStart?: boolean;
+  /** K of the robust method's window of recent amounts (ARGUS_ROBUST_WINDOW). */
+  windowSize?: number;
+}
+
+/** The rules the detection core's spending scores take. */
+export function spendingRules(scoring: ScoringRules): SpendingRules {
+  return { minSamples: scoring.minSamples, minStdDev: scoring.minStdDev, windowSize: scoring.windowSize ?? DEFAULT_RECENT_WINDOW };
+}
+
+/** The deployment's setting, before per-user or per-category overrides. */
+export function defaultSetting(scoring: ScoringRules): SpendingSetting {
+  return { method: scoring.method ?? 'zscore', coldStart: scoring.coldStart ?? false };
+}
+
+/** A scoring setting for a user, a category or one (user, category); null in a field removes that part of the override. */
+export interface ScoringOverrideInput {
+  userId?: number;
+  categoryId?: number;
+  method: ScoringMethod | null;
+  coldStart: boolean | null;
+}
+
+function scoringOverrideIssues(input: ScoringOverrideInput): { field: string; message: string }[] {
+  const issues: { field: string; message: string }[] = [];
+  if (input.userId === undefined && input.categoryId === undefined) issues.push({ field: 'scope', message: 'name a user, a category or both' });
+  for (const [field, value] of [['userId', input.userId], ['categoryId', input.categoryId]] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) issues.push({ field, message: `${field} must be a non-negative whole number` });
+  }
+  if (input.method !== null && !isScoringMethod(input.method)) {
+    issues.push({ field: 'method', message: `method must be one of zscore, log-z, robust-z, or null to remove it (got ${JSON.stringify(input.method)})` });
+  }
+  if (input.coldStart !== null && typeof input.coldStart !== 'boolean') issues.push({ field: 'coldStart', message: 'coldStart must be true, false, or null to remove it' });
+  return issues;
 }
 
 export interface TransactionActivityDeps {
@@ -17,6 +63,8 @@ export interface TransactionActivityDeps {
   scoring: ScoringRules;
   /** Tells a transient database error (retry) from a permanent one (fail the step for good). */
   isTransientStoreError: (err: unknown) => boolean;
+  /** Counts and latencies for the worker's /metrics; nothing is reported without it. */
+  metrics?: ActivityMetrics;
 }
 
 export interface ThresholdOverride {
@@ -53,12 +101,26 @@ function baselineIssues(row: { userId: number; categoryId: number; mean: number;
 export interface ScoringContext {
   baseline: Baseline | null;
   zThreshold: number;
+  /** The pair's and its category's every baseline, and the setting in force (absent in runs started before they existed). */
+  spending?: { pair: SpendingBaseline | null; category: SpendingBaseline | null };
+  setting?: SpendingSetting;
+}
+
+/** What scored the amount: the method, which baseline (pair or category-wide), and that baseline's centre, scale and size. */
+export interface ScoringExplanation {
+  method: ScoringMethod;
+  coldStart: boolean;
+  scope: BaselineScope | null;
+  center: number | null;
+  scale: number | null;
+  sampleCount: number;
 }
 
 export interface ScoreOutcome {
   zScore: number | null;
   isAnomaly: boolean;
   detector: string;
+  scoring?: ScoringExplanation;
 }
 
 export const Z_SCORE_DETECTOR = 'zscore';
@@ -100,6 +162,7 @@ export function alertMessage(txn: StoredTransaction, clock: Clock): AlertMessage
  */
 export function createTransactionActivities(deps: TransactionActivityDeps) {
   const { store, queue, clock, scoring } = deps;
+  const metrics = deps.metrics ?? noActivityMetrics;
 
   const withStore = storeGuard(deps.isTransientStoreError);
 
@@ -107,18 +170,39 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
     /** fetch baseline stats: the (user, category) baseline and the threshold that applies to it. */
     async fetchStats(userId: number, categoryId: number): Promise<ScoringContext> {
       return withStore('fetchStats', async () => {
-        const [baseline, override] = await Promise.all([store.getBaseline(userId, categoryId), store.getThresholdOverride(userId, categoryId)]);
-        return { baseline, zThreshold: override ?? scoring.zThreshold };
+        const [spending, override, scoringOverride] = await Promise.all([
+          store.getSpendingBaselines(userId, categoryId),
+          store.getThresholdOverride(userId, categoryId),
+          store.getScoringOverride(userId, categoryId),
+        ]);
+        const pair = spending.pair;
+        const defaults = defaultSetting(scoring);
+        return {
+          baseline: pair && { mean: pair.mean, stdDev: pair.stdDev, sampleCount: pair.sampleCount, m2: pair.m2 },
+          zThreshold: override ?? scoring.zThreshold,
+          spending,
+          setting: { method: scoringOverride.method ?? defaults.method, coldStart: scoringOverride.coldStart ?? defaults.coldStart },
+        };
       });
     },
 
     /** score: the detection core's z-score; below the minimum sample count it is null and not an anomaly. */
     async scoreAmount(amount: number, context: ScoringContext): Promise<ScoreOutcome> {
-      const b = context.baseline;
-      const z = b
-        ? zScore(amount, { count: b.sampleCount, mean: b.mean, stdDev: b.stdDev }, { minSamples: scoring.minSamples, minStdDev: scoring.minStdDev })
-        : null;
-      return { zScore: z, isAnomaly: z !== null && Math.abs(z) > context.zThreshold, detector: Z_SCORE_DETECTOR };
+      const started = performance.now();
+      const setting = context.setting ?? defaultSetting(scoring);
+      // A context from a run started before the log summary and window existed carries only the Welford summary.
+      const pair = context.spending ? context.spending.pair : context.baseline && { ...context.baseline, logCount: 0, logMean: 0, logM2: 0, recentAmounts: '', recentCount: 0 };
+      const category = context.spending?.category ?? null;
+      const scored = scoreSpending(amount, pair, category, setting, spendingRules(scoring));
+      const z = scored.zScore;
+      const outcome: ScoreOutcome = {
+        zScore: z,
+        isAnomaly: z !== null && Math.abs(z) > context.zThreshold,
+        detector: scored.detector,
+        scoring: { method: scored.method, coldStart: setting.coldStart, scope: scored.scope, center: scored.center, scale: scored.scale, sampleCount: scored.sampleCount },
+      };
+      metrics.scoreSeconds('single', secondsSince(started));
+      return outcome;
     },
 
     /**
@@ -128,6 +212,7 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
     async persistTransaction(txn: TransactionInput, outcome: ScoreOutcome): Promise<PersistedTransaction> {
       const attempt = currentAttempt();
       return withStore('persistTransaction', async () => {
+        const started = performance.now();
         const { transaction, inserted } = await store.recordTransaction(
           {
             transactionId: txn.transactionId,
@@ -140,8 +225,11 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
             detector: outcome.detector,
             batchId: null,
           },
-          { foldIntoBaseline: !outcome.isAnomaly },
+          { foldIntoBaseline: !outcome.isAnomaly, windowSize: spendingRules(scoring).windowSize },
         );
+        metrics.persistSeconds('single', secondsSince(started));
+        // Counted where the row is written, so a repeat or a retried step is never counted twice.
+        if (inserted) metrics.transactionsScored('single', outcome.zScore === null ? 'unscored' : outcome.isAnomaly ? 'anomaly' : 'normal', 1);
         const ownEarlierAttempt = attempt > 1 && transaction.zScore === outcome.zScore && transaction.isAnomaly === outcome.isAnomaly;
         return { ...transaction, storedBefore: !inserted && !ownEarlierAttempt };
       });
@@ -151,11 +239,13 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
     async enqueueAlert(txn: StoredTransaction): Promise<void> {
       await queue.send(alertMessage(txn, clock));
       await withStore('enqueueAlert', () => store.setAlertStatus(txn.transactionId, 'queued'));
+      metrics.alerts('queued', 'single', 1);
     },
 
     /** compensation when the queue stays down: the transaction stays stored, marked for a later retry. */
     async markAlertFailed(transactionId: string): Promise<void> {
       await withStore('markAlertFailed', () => store.setAlertStatus(transactionId, 'failed'));
+      metrics.alerts('queue_failed', 'single', 1);
     },
 
     async listFailedAlerts(limit: number): Promise<StoredTransaction[]> {
@@ -167,6 +257,15 @@ export function createTransactionActivities(deps: TransactionActivityDeps) {
       const issues = thresholdIssues(input);
       if (issues.length) throw invalidInput(new InvalidInputError(issues));
       await withStore('setThreshold', () => store.setThresholdOverride({ userId: input.userId, categoryId: input.categoryId }, input.zThreshold));
+    },
+
+    /** A scoring method and cold-start flag for a user, a category or one (user, category); null in a field removes it. */
+    async setScoringMethod(input: ScoringOverrideInput): Promise<void> {
+      const issues = scoringOverrideIssues(input);
+      if (issues.length) throw invalidInput(new InvalidInputError(issues));
+      await withStore('setScoringMethod', () =>
+        store.setScoringOverride({ userId: input.userId, categoryId: input.categoryId }, { method: input.method, coldStart: input.coldStart }),
+      );
     },
 
     async setBaselines(rows: { userId: number; categoryId: number; mean: number; stdDev: number; sampleCount: number }[]): Promise<number> {

@@ -33,7 +33,9 @@ export function formatScoreResult(result: ScoreTransactionResponse, options: { m
   if (result.z_score === null) {
     return `unscored  ${subject}  (${unscoredReason(result, options.minSamples)})  ${txn}`;
   }
-  const z = `z = ${result.z_score.toFixed(2)}`;
+  // The seed's rule prints as it always did; another method (or cold start) names itself.
+  const method = result.detector && result.detector !== 'zscore' ? ` [${result.detector}]` : '';
+  const z = `z = ${result.z_score.toFixed(2)}${method}`;
   // A repeat of a transaction stored earlier carries no threshold: it was not stored with it.
   const rule = (sign: string) => (result.threshold === null ? '(stored earlier)' : `(|z| ${sign} ${formatNumber(result.threshold)})`);
   if (result.is_anomaly) {

@@ -54,6 +54,19 @@ export interface BaselineSnapshot {
   sample_count: number;
 }
 
+/** How the amount was scored (spending options): method, cold start, and the baseline the score used. */
+export interface ScoringSnapshot {
+  /** zscore (the seed's rule), log-z or robust-z. */
+  method: 'zscore' | 'log-z' | 'robust-z';
+  cold_start: boolean;
+  /** pair: the (user, category) baseline; category: the category over all users (cold start); null: unscored. */
+  baseline_scope: 'pair' | 'category' | null;
+  /** The baseline's centre and scale as the score used them: mean and std; mean and std of ln(amount); median and 1.4826·MAD. */
+  center: number | null;
+  scale: number | null;
+  sample_count: number;
+}
+
 /** The response: the finance tracker's fields first, then what Argus adds. */
 export interface ScoreTransactionResponse {
   user_id: number;
@@ -67,6 +80,10 @@ export interface ScoreTransactionResponse {
   baseline: BaselineSnapshot | null;
   /** |z| above this is an anomaly; null on a repeat (the threshold in force then is not stored). */
   threshold: number | null;
+  /** Which method scored it, as stored: zscore, log-z or robust-z, with ':category' when cold start scored it against its category. */
+  detector?: string;
+  /** How this run scored it; null on a repeat (not stored beyond `detector`). */
+  scoring?: ScoringSnapshot | null;
   /**
    * Present (true) when the transaction was already stored before this request, by a run Temporal no longer
    * remembers (after history retention): the answer is what was stored, z-score, verdict and alert status.

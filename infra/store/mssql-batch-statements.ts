@@ -90,7 +90,7 @@ JOIN dbo.anomaly_transactions AS t WITH (UPDLOCK, HOLDLOCK)
 /**
  * For every (user, category) of @pairs (a JSON array of {userId, categoryId}): the stored baseline
  * (mean NULL: none), whether this batch already backed it up (changed it in an earlier chunk), and the
- * most specific threshold override. Backups need no lock hint: only this batch writes its own, and the
+ * most specific threshold override and scoring setting (per field). Backups need no lock hint: only this batch writes its own, and the
  * batch row is locked.
  */
 export const SNAPSHOT_PAIRS = `
@@ -103,6 +103,11 @@ SELECT
   s.std_dev,
   s.sample_count,
   s.m2,
+  s.log_count,
+  s.log_mean,
+  s.log_m2,
+  s.recent_amounts,
+  s.recent_count,
   CASE
     WHEN EXISTS (
       SELECT 1 FROM dbo.batch_baseline_backups AS k
@@ -121,13 +126,73 @@ SELECT
       WHEN o.user_id IS NOT NULL THEN 1
       ELSE 2
     END
-  ) AS z_threshold
+  ) AS z_threshold,
+  (
+    SELECT TOP (1) g.method
+    FROM dbo.anomaly_scoring_settings AS g
+    WHERE g.method IS NOT NULL
+      AND ((g.user_id = p.user_id AND g.category_id = p.category_id)
+        OR (g.user_id = p.user_id AND g.category_id IS NULL)
+        OR (g.user_id IS NULL AND g.category_id = p.category_id))
+    ORDER BY CASE WHEN g.user_id IS NOT NULL AND g.category_id IS NOT NULL THEN 0 WHEN g.user_id IS NOT NULL THEN 1 ELSE 2 END
+  ) AS scoring_method,
+  (
+    SELECT TOP (1) g.cold_start
+    FROM dbo.anomaly_scoring_settings AS g
+    WHERE g.cold_start IS NOT NULL
+      AND ((g.user_id = p.user_id AND g.category_id = p.category_id)
+        OR (g.user_id = p.user_id AND g.category_id IS NULL)
+        OR (g.user_id IS NULL AND g.category_id = p.category_id))
+    ORDER BY CASE WHEN g.user_id IS NOT NULL AND g.category_id IS NOT NULL THEN 0 WHEN g.user_id IS NOT NULL THEN 1 ELSE 2 END
+  ) AS cold_start
 FROM OPENJSON(@pairs) WITH (
   user_id     BIGINT '$.userId',
   category_id BIGINT '$.categoryId'
 ) AS p
 LEFT JOIN dbo.anomaly_stats AS s WITH (UPDLOCK, HOLDLOCK)
   ON s.user_id = p.user_id AND s.category_id = p.category_id;`;
+
+/**
+ * For every category of @categories (a JSON array of ids): its baselines over all users (stats_category_id
+ * NULL: none) and whether this batch already backed them up. Locked like the pairs' baselines.
+ */
+export const SNAPSHOT_CATEGORIES = `
+SET NOCOUNT ON;
+SELECT
+  c.category_id,
+  s.category_id AS stats_category_id,
+  s.mean,
+  s.std_dev,
+  s.sample_count,
+  s.m2,
+  s.log_count,
+  s.log_mean,
+  s.log_m2,
+  s.recent_amounts,
+  s.recent_count,
+  CASE
+    WHEN EXISTS (
+      SELECT 1 FROM dbo.batch_category_backups AS k
+      WHERE k.batch_id = @batch_id AND k.category_id = c.category_id
+    ) THEN 1
+    ELSE 0
+  END AS touched_by_batch
+FROM OPENJSON(@categories) WITH (
+  category_id BIGINT '$'
+) AS c
+LEFT JOIN dbo.anomaly_category_stats AS s WITH (UPDLOCK, HOLDLOCK)
+  ON s.category_id = c.category_id;`;
+
+/** A chunk's baselines (@baselines) or category baselines (@categories) as rows: every spending column. */
+const SPENDING_JSON_COLUMNS = `mean           FLOAT         '$.mean',
+  std_dev        FLOAT         '$.stdDev',
+  sample_count   INT           '$.sampleCount',
+  m2             FLOAT         '$.m2',
+  log_count      INT           '$.logCount',
+  log_mean       FLOAT         '$.logMean',
+  log_m2         FLOAT         '$.logM2',
+  recent_amounts NVARCHAR(MAX) '$.recentAmounts',
+  recent_count   INT           '$.recentCount'`;
 
 /** The chunk's rejects (@rejects), its ledger row and the batch's running counters: the tail of every chunk write. */
 const WRITE_REJECTS_LEDGER_AND_COUNTERS = `
@@ -166,7 +231,9 @@ WHERE batch_id = @batch_id;`;
 /**
  * The writes of one transaction chunk, after its plan ran, inside the chunk's transaction:
  *  1. a backup of each pair's baseline the first time the batch changes it (existed = 0: there was none),
- *  2. the chunk's final baselines (@baselines: JSON array of {userId, categoryId, mean, stdDev, sampleCount, m2}),
+ *  2. the chunk's final baselines (@baselines: JSON array of {userId, categoryId, mean, stdDev, sampleCount, m2,
+ *     logCount, logMean, logM2, recentAmounts, recentCount}), then the same backup and write for the
+ *     category-wide baselines (@categories: JSON array of {categoryId, ...the same fields}),
  *  3. its transactions (@transactions: JSON array in file order, `seq` its index) unless already stored,
  *     anomalies as 'pending', the rest 'none'; ORDER BY seq makes the identity follow the file order,
  *  4. rejects, the ledger row and the batch counters.
@@ -176,7 +243,8 @@ export const WRITE_TRANSACTION_CHUNK = `
 SET XACT_ABORT ON;
 SET NOCOUNT ON;
 
-INSERT INTO dbo.batch_baseline_backups (batch_id, user_id, category_id, existed, mean, std_dev, sample_count, m2)
+INSERT INTO dbo.batch_baseline_backups
+  (batch_id, user_id, category_id, existed, mean, std_dev, sample_count, m2, log_count, log_mean, log_m2, recent_amounts, recent_count)
 SELECT
   @batch_id,
   b.user_id,
@@ -185,7 +253,12 @@ SELECT
   s.mean,
   s.std_dev,
   s.sample_count,
-  s.m2
+  s.m2,
+  s.log_count,
+  s.log_mean,
+  s.log_m2,
+  s.recent_amounts,
+  s.recent_count
 FROM OPENJSON(@baselines) WITH (
   user_id     BIGINT '$.userId',
   category_id BIGINT '$.categoryId'
@@ -202,30 +275,86 @@ SET mean = b.mean,
     std_dev = b.std_dev,
     sample_count = b.sample_count,
     m2 = b.m2,
+    log_count = b.log_count,
+    log_mean = b.log_mean,
+    log_m2 = b.log_m2,
+    recent_amounts = b.recent_amounts,
+    recent_count = b.recent_count,
     updated_at = SYSUTCDATETIME()
 FROM dbo.anomaly_stats AS s WITH (UPDLOCK, HOLDLOCK)
 JOIN OPENJSON(@baselines) WITH (
-  user_id      BIGINT '$.userId',
-  category_id  BIGINT '$.categoryId',
-  mean         FLOAT  '$.mean',
-  std_dev      FLOAT  '$.stdDev',
-  sample_count INT    '$.sampleCount',
-  m2           FLOAT  '$.m2'
+  user_id        BIGINT        '$.userId',
+  category_id    BIGINT        '$.categoryId',
+  ${SPENDING_JSON_COLUMNS}
 ) AS b ON s.user_id = b.user_id AND s.category_id = b.category_id;
 
-INSERT INTO dbo.anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
-SELECT b.user_id, b.category_id, b.mean, b.std_dev, b.sample_count, b.m2
+INSERT INTO dbo.anomaly_stats
+  (user_id, category_id, mean, std_dev, sample_count, m2, log_count, log_mean, log_m2, recent_amounts, recent_count)
+SELECT
+  b.user_id, b.category_id, b.mean, b.std_dev, b.sample_count, b.m2, b.log_count, b.log_mean, b.log_m2, b.recent_amounts,
+  b.recent_count
 FROM OPENJSON(@baselines) WITH (
-  user_id      BIGINT '$.userId',
-  category_id  BIGINT '$.categoryId',
-  mean         FLOAT  '$.mean',
-  std_dev      FLOAT  '$.stdDev',
-  sample_count INT    '$.sampleCount',
-  m2           FLOAT  '$.m2'
+  user_id        BIGINT        '$.userId',
+  category_id    BIGINT        '$.categoryId',
+  ${SPENDING_JSON_COLUMNS}
 ) AS b
 WHERE NOT EXISTS (
   SELECT 1 FROM dbo.anomaly_stats AS s WITH (UPDLOCK, HOLDLOCK)
   WHERE s.user_id = b.user_id AND s.category_id = b.category_id
+);
+
+INSERT INTO dbo.batch_category_backups
+  (batch_id, category_id, existed, mean, std_dev, sample_count, m2, log_count, log_mean, log_m2, recent_amounts, recent_count)
+SELECT
+  @batch_id,
+  c.category_id,
+  CASE WHEN s.category_id IS NULL THEN 0 ELSE 1 END,
+  s.mean,
+  s.std_dev,
+  s.sample_count,
+  s.m2,
+  s.log_count,
+  s.log_mean,
+  s.log_m2,
+  s.recent_amounts,
+  s.recent_count
+FROM OPENJSON(@categories) WITH (
+  category_id BIGINT '$.categoryId'
+) AS c
+LEFT JOIN dbo.anomaly_category_stats AS s WITH (UPDLOCK, HOLDLOCK)
+  ON s.category_id = c.category_id
+WHERE NOT EXISTS (
+  SELECT 1 FROM dbo.batch_category_backups AS k WITH (UPDLOCK, HOLDLOCK)
+  WHERE k.batch_id = @batch_id AND k.category_id = c.category_id
+);
+
+UPDATE s
+SET mean = c.mean,
+    std_dev = c.std_dev,
+    sample_count = c.sample_count,
+    m2 = c.m2,
+    log_count = c.log_count,
+    log_mean = c.log_mean,
+    log_m2 = c.log_m2,
+    recent_amounts = c.recent_amounts,
+    recent_count = c.recent_count,
+    updated_at = SYSUTCDATETIME()
+FROM dbo.anomaly_category_stats AS s WITH (UPDLOCK, HOLDLOCK)
+JOIN OPENJSON(@categories) WITH (
+  category_id    BIGINT        '$.categoryId',
+  ${SPENDING_JSON_COLUMNS}
+) AS c ON s.category_id = c.category_id;
+
+INSERT INTO dbo.anomaly_category_stats
+  (category_id, mean, std_dev, sample_count, m2, log_count, log_mean, log_m2, recent_amounts, recent_count)
+SELECT c.category_id, c.mean, c.std_dev, c.sample_count, c.m2, c.log_count, c.log_mean, c.log_m2, c.recent_amounts, c.recent_count
+FROM OPENJSON(@categories) WITH (
+  category_id    BIGINT        '$.categoryId',
+  ${SPENDING_JSON_COLUMNS}
+) AS c
+WHERE NOT EXISTS (
+  SELECT 1 FROM dbo.anomaly_category_stats AS s WITH (UPDLOCK, HOLDLOCK)
+  WHERE s.category_id = c.category_id
 );
 
 INSERT INTO dbo.anomaly_transactions
@@ -430,6 +559,12 @@ SET mean = k.mean,
     std_dev = k.std_dev,
     sample_count = k.sample_count,
     m2 = k.m2,
+    -- A backup written before migration 006 has no log summary or window: those stay as they are.
+    log_count = COALESCE(k.log_count, s.log_count),
+    log_mean = COALESCE(k.log_mean, s.log_mean),
+    log_m2 = COALESCE(k.log_m2, s.log_m2),
+    recent_amounts = COALESCE(k.recent_amounts, s.recent_amounts),
+    recent_count = COALESCE(k.recent_count, s.recent_count),
     updated_at = SYSUTCDATETIME()
 FROM dbo.anomaly_stats AS s
 JOIN dbo.batch_baseline_backups AS k ON k.user_id = s.user_id AND k.category_id = s.category_id
@@ -443,6 +578,29 @@ WHERE k.batch_id = @batch_id AND k.existed = 0;
 SET @baselines_restored = @baselines_restored + @@ROWCOUNT;
 
 DELETE FROM dbo.batch_baseline_backups WHERE batch_id = @batch_id;
+
+-- Category-wide baselines are put back too (not counted: they are not pairs).
+UPDATE s
+SET mean = k.mean,
+    std_dev = k.std_dev,
+    sample_count = k.sample_count,
+    m2 = k.m2,
+    log_count = k.log_count,
+    log_mean = k.log_mean,
+    log_m2 = k.log_m2,
+    recent_amounts = k.recent_amounts,
+    recent_count = k.recent_count,
+    updated_at = SYSUTCDATETIME()
+FROM dbo.anomaly_category_stats AS s
+JOIN dbo.batch_category_backups AS k ON k.category_id = s.category_id
+WHERE k.batch_id = @batch_id AND k.existed = 1;
+
+DELETE s
+FROM dbo.anomaly_category_stats AS s
+JOIN dbo.batch_category_backups AS k ON k.category_id = s.category_id
+WHERE k.batch_id = @batch_id AND k.existed = 0;
+
+DELETE FROM dbo.batch_category_backups WHERE batch_id = @batch_id;
 
 DELETE FROM dbo.anomaly_transactions WHERE batch_id = @batch_id;
 SET @rows_removed = @@ROWCOUNT;

@@ -12,7 +12,9 @@ import type {
   ChunkPosition,
   NewBatch,
   ScoredTransaction,
+  ScoringOverride,
   SeriesPointWrite,
+  SpendingBaseline,
   StoredSeriesPoint,
   StoredTransaction,
   TransactionChunkKeys,
@@ -34,6 +36,7 @@ import {
   toStoredTransaction,
   type TransactionRow,
 } from './rows';
+import { completeSpending, type SpendingRow, toScoringOverride, toSpendingBaseline } from './spending-rows';
 import { normalizeTimestamp } from './validate';
 
 /**
@@ -44,6 +47,9 @@ const CHUNK_REQUEST_TIMEOUT_MS = 120_000;
 const COMPENSATE_REQUEST_TIMEOUT_MS = 600_000;
 
 const pairKey = (userId: number, categoryId: number) => `${userId}:${categoryId}`;
+
+/** The snapshot, and the store's own lookup of a pair's stored spending columns (null when none, never a throw). */
+type SnapshotWithStored = TransactionChunkSnapshot & { storedSpending(userId: number, categoryId: number): SpendingBaseline | null };
 
 /** LOCK_BATCH_CHUNK's one row: the ledger columns are NULL while the chunk is not committed. */
 type LockRow = { batch_found: number; chunk_no: number | null } & Omit<ChunkRow, 'chunk_no'>;
@@ -56,8 +62,30 @@ interface PairRow {
   std_dev: number | null;
   sample_count: number | null;
   m2: number | null;
+  log_count: number | null;
+  log_mean: number | null;
+  log_m2: number | null;
+  recent_amounts: string | null;
+  recent_count: number | null;
   touched_by_batch: number;
   z_threshold: number | null;
+  scoring_method: string | null;
+  cold_start: boolean | null;
+}
+
+interface CategoryRow {
+  category_id: number | string;
+  stats_category_id: number | string | null;
+  mean: number | null;
+  std_dev: number | null;
+  sample_count: number | null;
+  m2: number | null;
+  log_count: number | null;
+  log_mean: number | null;
+  log_m2: number | null;
+  recent_amounts: string | null;
+  recent_count: number | null;
+  touched_by_batch: number;
 }
 
 const limitOf = (limit: number) => Math.max(0, Math.floor(limit));
@@ -200,7 +228,7 @@ export class MssqlBatchStore implements BatchStore {
   }
 
   /** Every lookup the plan may make, read in the chunk's transaction with one statement per kind. */
-  private async snapshot(transaction: sql.Transaction, batchId: string, keys: TransactionChunkKeys): Promise<TransactionChunkSnapshot> {
+  private async snapshot(transaction: sql.Transaction, batchId: string, keys: TransactionChunkKeys): Promise<SnapshotWithStored> {
     // Transaction ids first, then baselines: the order a single recordTransaction locks them in.
     const stored = new Map<string, string | null>();
     const ids = [...new Set(keys.transactionIds)];
@@ -212,6 +240,9 @@ export class MssqlBatchStore implements BatchStore {
     }
 
     const baselines = new Map<string, { baseline: Baseline | null; touchedByBatch: boolean }>();
+    const spendingBaselines = new Map<string, SpendingBaseline | null>();
+    const scoringOverrides = new Map<string, ScoringOverride>();
+    const categories = new Map<number, { baseline: SpendingBaseline | null; touchedByBatch: boolean }>();
     const thresholds = new Map<string, number | null>();
     const pairs = new Map<string, { userId: number; categoryId: number }>();
     for (const p of keys.pairs) pairs.set(pairKey(p.userId, p.categoryId), { userId: p.userId, categoryId: p.categoryId });
@@ -230,6 +261,19 @@ export class MssqlBatchStore implements BatchStore {
           touchedByBatch: row.touched_by_batch === 1,
         });
         thresholds.set(key, row.z_threshold);
+        spendingBaselines.set(key, row.stats_user_id === null ? null : toSpendingBaseline(row as SpendingRow));
+        scoringOverrides.set(key, toScoringOverride({ method: row.scoring_method, cold_start: row.cold_start }));
+      }
+      const categoryIds = [...new Set([...pairs.values()].map((p) => p.categoryId))];
+      const categoryResult = await request<CategoryRow>(transaction, T.SNAPSHOT_CATEGORIES, [
+        ['batch_id', sql.NVarChar(128), batchId],
+        ['categories', sql.NVarChar(sql.MAX), JSON.stringify(categoryIds)],
+      ]);
+      for (const row of categoryResult.recordset) {
+        categories.set(Number(row.category_id), {
+          baseline: row.stats_category_id === null ? null : toSpendingBaseline(row as SpendingRow),
+          touchedByBatch: row.touched_by_batch === 1,
+        });
       }
     }
 
@@ -243,6 +287,17 @@ export class MssqlBatchStore implements BatchStore {
         return thresholds.has(key) ? thresholds.get(key)! : unknownPair(userId, categoryId);
       },
       storedBy: (transactionId) => stored.get(transactionId),
+      spendingBaseline: (userId, categoryId) => {
+        const key = pairKey(userId, categoryId);
+        return spendingBaselines.has(key) ? spendingBaselines.get(key)! : unknownPair(userId, categoryId);
+      },
+      storedSpending: (userId, categoryId) => spendingBaselines.get(pairKey(userId, categoryId)) ?? null,
+      categoryBaseline: (categoryId) => {
+        const found = categories.get(categoryId);
+        if (!found) throw new Error(`the chunk's plan read category ${categoryId}, which is not among its keys`);
+        return found;
+      },
+      scoringOverride: (userId, categoryId) => scoringOverrides.get(pairKey(userId, categoryId)) ?? unknownPair(userId, categoryId),
     };
   }
 
@@ -257,22 +312,31 @@ export class MssqlBatchStore implements BatchStore {
       async (transaction) => {
         const done = await this.lockChunk(transaction, position, operation);
         if (done) return done;
-        const writes = plan(await this.snapshot(transaction, position.batchId, keys));
+        const snapshot = await this.snapshot(transaction, position.batchId, keys);
+        const writes = plan(snapshot);
         checkChunkTransactions(writes.transactions);
 
         // Each pair once, its last baseline winning; each transaction id once, its first row winning:
         // what SQLite's row-by-row upserts leave behind.
-        const baselines = new Map<string, { userId: number; categoryId: number } & Baseline>();
+        const baselines = new Map<string, { userId: number; categoryId: number } & SpendingBaseline>();
         for (const { userId, categoryId, baseline } of writes.baselines) {
+          const b = completeSpending(baseline, snapshot.storedSpending(userId, categoryId));
           baselines.set(pairKey(userId, categoryId), {
             userId,
             categoryId,
-            mean: baseline.mean,
-            stdDev: baseline.stdDev,
-            sampleCount: baseline.sampleCount,
-            m2: baseline.m2,
+            mean: b.mean,
+            stdDev: b.stdDev,
+            sampleCount: b.sampleCount,
+            m2: b.m2,
+            logCount: b.logCount,
+            logMean: b.logMean,
+            logM2: b.logM2,
+            recentAmounts: b.recentAmounts,
+            recentCount: b.recentCount,
           });
         }
+        const categoryBaselines = new Map<number, { categoryId: number } & SpendingBaseline>();
+        for (const { categoryId, baseline } of writes.categoryBaselines ?? []) categoryBaselines.set(categoryId, { categoryId, ...baseline });
         const seen = new Set<string>();
         const transactions = writes.transactions
           .filter((t) => !seen.has(t.transactionId) && seen.add(t.transactionId))
@@ -292,6 +356,7 @@ export class MssqlBatchStore implements BatchStore {
         await request(transaction, T.WRITE_TRANSACTION_CHUNK, [
           ...this.chunkInputs(position, writes.counts, writes.rejects),
           ['baselines', sql.NVarChar(sql.MAX), JSON.stringify([...baselines.values()])],
+          ['categories', sql.NVarChar(sql.MAX), JSON.stringify([...categoryBaselines.values()])],
           ['transactions', sql.NVarChar(sql.MAX), JSON.stringify(transactions)],
         ]);
         return this.written(position, writes.counts);

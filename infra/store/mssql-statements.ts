@@ -127,11 +127,48 @@ DELETE FROM dbo.anomaly_thresholds
 WHERE (user_id = @user_id OR (user_id IS NULL AND @user_id IS NULL))
   AND (category_id = @category_id OR (category_id IS NULL AND @category_id IS NULL));`;
 
+/** The log summary and window columns of a first fold (a new pair or category). */
+const NEW_SPENDING_COLUMNS = 'log_count, log_mean, log_m2, recent_amounts, recent_count';
+const NEW_SPENDING_VALUES = 'CASE WHEN @log_amount IS NULL THEN 0 ELSE 1 END, COALESCE(@log_amount, 0), 0, @amount_text, 1';
+
 /**
- * Stores the transaction unless its id is already there and, only when it was inserted, folds the
- * amount into the baseline with a Welford step computed in the UPDATE (every SET expression reads
- * the row as it was before the UPDATE):
+ * One fold of every baseline of a row of anomaly_stats or anomaly_category_stats (every SET expression
+ * reads the row as it was before the UPDATE):
  *   n' = n + 1;  mean' = mean + (x - mean) / n';  m2' = m2 + (x - mean)^2 * n / n';  std' = sqrt(m2' / n)
+ * the same step on ln(x) (@log_amount, computed by the caller; NULL for x <= 0 leaves the log summary
+ * alone), and the window of recent amounts: append @amount_text (the amount as JavaScript prints it),
+ * drop the oldest once it holds @window_size (detection/univariate/recent-window.ts). SQL only cuts and
+ * joins the text, so the window stays bit-identical to the batch path's.
+ */
+const FOLD_SET = `sample_count = sample_count + 1,
+      mean = mean + (@amount - mean) / (sample_count + 1),
+      m2 = m2 + (@amount - mean) * (@amount - mean) * sample_count / (sample_count + 1),
+      std_dev = CASE
+        WHEN sample_count >= 1
+          THEN SQRT((m2 + (@amount - mean) * (@amount - mean) * sample_count / (sample_count + 1)) / sample_count)
+        ELSE 0
+      END,
+      log_count = log_count + CASE WHEN @log_amount IS NULL THEN 0 ELSE 1 END,
+      log_mean = CASE WHEN @log_amount IS NULL THEN log_mean ELSE log_mean + (@log_amount - log_mean) / (log_count + 1) END,
+      log_m2 = CASE
+        WHEN @log_amount IS NULL THEN log_m2
+        ELSE log_m2 + (@log_amount - log_mean) * (@log_amount - log_mean) * log_count / (log_count + 1)
+      END,
+      recent_amounts = CASE
+        WHEN recent_count = 0 THEN @amount_text
+        WHEN recent_count >= @window_size
+          THEN SUBSTRING(
+            recent_amounts + N',' + @amount_text,
+            CHARINDEX(N',', recent_amounts + N',' + @amount_text) + 1,
+            LEN(recent_amounts) + LEN(@amount_text) + 1
+          )
+        ELSE recent_amounts + N',' + @amount_text
+      END,
+      recent_count = CASE WHEN recent_count >= @window_size THEN recent_count ELSE recent_count + 1 END`;
+
+/**
+ * Stores the transaction unless its id is already there and, only when it was inserted and is to be
+ * folded, folds the amount into the pair's baselines and its category's (FOLD_SET), in one transaction.
  * The first amount of a key creates its baseline (n = 1, mean = x, m2 = 0, std_dev = 0).
  * Returns the stored row (the earlier one on a repeat) and whether this call inserted it.
  */
@@ -152,20 +189,22 @@ IF @@ROWCOUNT = 1 SET @inserted = 1;
 IF @inserted = 1 AND @fold_into_baseline = 1
 BEGIN
   UPDATE dbo.anomaly_stats WITH (UPDLOCK, HOLDLOCK)
-  SET sample_count = sample_count + 1,
-      mean = mean + (@amount - mean) / (sample_count + 1),
-      m2 = m2 + (@amount - mean) * (@amount - mean) * sample_count / (sample_count + 1),
-      std_dev = CASE
-        WHEN sample_count >= 1
-          THEN SQRT((m2 + (@amount - mean) * (@amount - mean) * sample_count / (sample_count + 1)) / sample_count)
-        ELSE 0
-      END,
+  SET ${FOLD_SET},
       updated_at = SYSUTCDATETIME()
   WHERE user_id = @user_id AND category_id = @category_id;
 
   IF @@ROWCOUNT = 0
-    INSERT INTO dbo.anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
-    VALUES (@user_id, @category_id, @amount, 0, 1, 0);
+    INSERT INTO dbo.anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2, ${NEW_SPENDING_COLUMNS})
+    VALUES (@user_id, @category_id, @amount, 0, 1, 0, ${NEW_SPENDING_VALUES});
+
+  UPDATE dbo.anomaly_category_stats WITH (UPDLOCK, HOLDLOCK)
+  SET ${FOLD_SET},
+      updated_at = SYSUTCDATETIME()
+  WHERE category_id = @category_id;
+
+  IF @@ROWCOUNT = 0
+    INSERT INTO dbo.anomaly_category_stats (category_id, mean, std_dev, sample_count, m2, ${NEW_SPENDING_COLUMNS})
+    VALUES (@category_id, @amount, 0, 1, 0, ${NEW_SPENDING_VALUES});
 END;
 
 COMMIT TRANSACTION;
@@ -173,6 +212,58 @@ COMMIT TRANSACTION;
 SELECT @inserted AS inserted, ${TRANSACTION_COLUMNS}
 FROM dbo.anomaly_transactions
 WHERE transaction_id = @transaction_id;`;
+
+/** The columns of a spending baseline row (anomaly_stats and anomaly_category_stats alike). */
+const SPENDING_SELECT = 'mean, std_dev, sample_count, m2, log_count, log_mean, log_m2, recent_amounts, recent_count';
+
+/** The pair's baselines (scope = N'pair') and its category's (scope = N'category'), whichever exist. */
+export const GET_SPENDING_BASELINES = `
+SELECT N'pair' AS scope, ${SPENDING_SELECT}
+FROM dbo.anomaly_stats
+WHERE user_id = @user_id AND category_id = @category_id
+UNION ALL
+SELECT N'category' AS scope, ${SPENDING_SELECT}
+FROM dbo.anomaly_category_stats
+WHERE category_id = @category_id;`;
+
+/** Per field, the most specific scope that sets it: (user, category), then user, then category. */
+export const GET_SCORING_OVERRIDE = `
+SELECT
+  (
+    SELECT TOP (1) o.method
+    FROM dbo.anomaly_scoring_settings AS o
+    WHERE o.method IS NOT NULL
+      AND ((o.user_id = @user_id AND o.category_id = @category_id)
+        OR (o.user_id = @user_id AND o.category_id IS NULL)
+        OR (o.user_id IS NULL AND o.category_id = @category_id))
+    ORDER BY CASE WHEN o.user_id IS NOT NULL AND o.category_id IS NOT NULL THEN 0 WHEN o.user_id IS NOT NULL THEN 1 ELSE 2 END
+  ) AS method,
+  (
+    SELECT TOP (1) o.cold_start
+    FROM dbo.anomaly_scoring_settings AS o
+    WHERE o.cold_start IS NOT NULL
+      AND ((o.user_id = @user_id AND o.category_id = @category_id)
+        OR (o.user_id = @user_id AND o.category_id IS NULL)
+        OR (o.user_id IS NULL AND o.category_id = @category_id))
+    ORDER BY CASE WHEN o.user_id IS NOT NULL AND o.category_id IS NOT NULL THEN 0 WHEN o.user_id IS NOT NULL THEN 1 ELSE 2 END
+  ) AS cold_start;`;
+
+/** A NULL scope column means "any"; the ON clause matches NULL to NULL so each scope has one row. */
+export const UPSERT_SCORING_OVERRIDE = `
+SET NOCOUNT ON;
+MERGE dbo.anomaly_scoring_settings WITH (HOLDLOCK) AS target
+USING (SELECT @user_id AS user_id, @category_id AS category_id, @method AS method, @cold_start AS cold_start) AS source
+ON (target.user_id = source.user_id OR (target.user_id IS NULL AND source.user_id IS NULL))
+   AND (target.category_id = source.category_id OR (target.category_id IS NULL AND source.category_id IS NULL))
+WHEN MATCHED THEN
+  UPDATE SET method = source.method, cold_start = source.cold_start, updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED THEN
+  INSERT (user_id, category_id, method, cold_start) VALUES (source.user_id, source.category_id, source.method, source.cold_start);`;
+
+export const DELETE_SCORING_OVERRIDE = `
+DELETE FROM dbo.anomaly_scoring_settings
+WHERE (user_id = @user_id OR (user_id IS NULL AND @user_id IS NULL))
+  AND (category_id = @category_id OR (category_id IS NULL AND @category_id IS NULL));`;
 
 export const GET_TRANSACTION = `
 SELECT ${TRANSACTION_COLUMNS}

@@ -8,8 +8,13 @@ import type {
   RecordedDeliveryStatus,
   RecordOutcome,
   ScoredTransaction,
+  ScoringOverride,
+  SpendingBaseline,
   StoredTransaction,
 } from '../../activities/ports';
+import { logOfAmount } from '../../detection/univariate/log-amount';
+import { amountText, DEFAULT_RECENT_WINDOW } from '../../detection/univariate/recent-window';
+import { checkScoringOverride, checkWindowSize, type SpendingRow, toScoringOverride, toSpendingBaseline } from './spending-rows';
 import { PermanentStoreError } from '../sql/errors';
 import { loadMigrations } from './migrations';
 import { applyMssqlMigrations, type MssqlInput as Input, MssqlPool, type MssqlPoolOptions } from './mssql-pool';
@@ -107,7 +112,44 @@ export class MssqlAnomalyStore implements AnomalyStore {
     }
   }
 
-  async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome> {
+  async getSpendingBaselines(userId: number, categoryId: number): Promise<{ pair: SpendingBaseline | null; category: SpendingBaseline | null }> {
+    checkIds('getSpendingBaselines', userId, categoryId);
+    const result = await this.pool.query<SpendingRow & { scope: 'pair' | 'category' }>('getSpendingBaselines', T.GET_SPENDING_BASELINES, [
+      ['user_id', sql.BigInt, userId],
+      ['category_id', sql.BigInt, categoryId],
+    ]);
+    const pair = result.recordset.find((r) => r.scope === 'pair');
+    const category = result.recordset.find((r) => r.scope === 'category');
+    return { pair: pair ? toSpendingBaseline(pair) : null, category: category ? toSpendingBaseline(category) : null };
+  }
+
+  async getScoringOverride(userId: number, categoryId: number): Promise<ScoringOverride> {
+    checkIds('getScoringOverride', userId, categoryId);
+    const result = await this.pool.query<{ method: string | null; cold_start: boolean | null }>('getScoringOverride', T.GET_SCORING_OVERRIDE, [
+      ['user_id', sql.BigInt, userId],
+      ['category_id', sql.BigInt, categoryId],
+    ]);
+    return toScoringOverride(result.recordset[0]);
+  }
+
+  async setScoringOverride(scope: { userId?: number; categoryId?: number }, setting: ScoringOverride): Promise<void> {
+    const checked = checkScoringOverride(scope, setting);
+    const inputs: Input[] = [
+      ['user_id', sql.BigInt, checked.scope.userId ?? null],
+      ['category_id', sql.BigInt, checked.scope.categoryId ?? null],
+    ];
+    if (checked.setting.method === null && checked.setting.coldStart === null) {
+      await this.pool.query('setScoringOverride', T.DELETE_SCORING_OVERRIDE, inputs);
+    } else {
+      await this.pool.query('setScoringOverride', T.UPSERT_SCORING_OVERRIDE, [
+        ...inputs,
+        ['method', sql.NVarChar(16), checked.setting.method],
+        ['cold_start', sql.Bit, checked.setting.coldStart],
+      ]);
+    }
+  }
+
+  async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean; windowSize?: number }): Promise<RecordOutcome> {
     const t = checkScoredTransaction(txn);
     const result = await this.pool.query<TransactionRow & { inserted: boolean }>('recordTransaction', T.RECORD_TRANSACTION, [
       ['transaction_id', sql.NVarChar(128), t.transactionId],
@@ -121,6 +163,9 @@ export class MssqlAnomalyStore implements AnomalyStore {
       ['batch_id', sql.NVarChar(128), t.batchId],
       ['alert_status', sql.NVarChar(16), t.isAnomaly ? 'pending' : 'none'],
       ['fold_into_baseline', sql.Bit, options.foldIntoBaseline],
+      ['log_amount', sql.Float, logOfAmount(t.amount)],
+      ['amount_text', sql.NVarChar(64), amountText(t.amount)],
+      ['window_size', sql.Int, checkWindowSize(options.windowSize ?? DEFAULT_RECENT_WINDOW)],
     ]);
     const row = result.recordset[0];
     if (!row) throw new PermanentStoreError('recordTransaction', new Error('the stored transaction was not returned'));

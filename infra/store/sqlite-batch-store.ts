@@ -12,6 +12,7 @@ import type {
   ChunkPosition,
   NewBatch,
   SeriesPointWrite,
+  SpendingBaseline,
   StoredSeriesPoint,
   StoredTransaction,
   TransactionChunkKeys,
@@ -35,6 +36,7 @@ import {
 } from './rows';
 import { NOW, preparedOnFirstUse, SqliteDatabase } from './sqlite-database';
 import type { SqliteStoreOptions } from './sqlite-store';
+import { completeSpending, type NullRow, type SpendingRow, toScoringOverride, toSpendingBaseline } from './spending-rows';
 import { normalizeTimestamp } from './validate';
 
 const STATEMENTS = {
@@ -59,26 +61,58 @@ const STATEMENTS = {
     WHERE batch_id = @batchId AND status = 'running'`,
   // Every pair of a chunk in one statement: its baseline and whether this batch already backed it up.
   pairStates: `SELECT p.value ->> 0 AS user_id, p.value ->> 1 AS category_id, s.mean, s.std_dev, s.sample_count, s.m2,
+      s.log_count, s.log_mean, s.log_m2, s.recent_amounts, s.recent_count,
       b.batch_id IS NOT NULL AS touched
     FROM json_each(@pairs) p
     LEFT JOIN anomaly_stats s ON s.user_id = p.value ->> 0 AND s.category_id = p.value ->> 1
     LEFT JOIN batch_baseline_backups b ON b.batch_id = @batchId AND b.user_id = p.value ->> 0 AND b.category_id = p.value ->> 1`,
+  // Every category of a chunk in one statement: its baselines over all users and whether this batch backed them up.
+  categoryStates: `SELECT c.value AS category_id, s.mean, s.std_dev, s.sample_count, s.m2,
+      s.log_count, s.log_mean, s.log_m2, s.recent_amounts, s.recent_count,
+      b.batch_id IS NOT NULL AS touched
+    FROM json_each(@categories) c
+    LEFT JOIN anomaly_category_stats s ON s.category_id = c.value
+    LEFT JOIN batch_category_backups b ON b.batch_id = @batchId AND b.category_id = c.value`,
+  // Like thresholds, scoring settings are few: read them all.
+  scoringOverrides: `SELECT user_id, category_id, method, cold_start FROM anomaly_scoring_settings`,
   // Overrides are few (a handful per user or category that needs its own threshold): read them all.
   thresholdOverrides: `SELECT user_id, category_id, z_threshold FROM anomaly_thresholds`,
   storedBy: `SELECT t.transaction_id, t.batch_id FROM json_each(?) j JOIN anomaly_transactions t ON t.transaction_id = j.value`,
   // Ids compare as bytes, so every id with the prefix sorts between the prefix and the prefix + U+FFFF.
   idWithPrefix: `SELECT 1 FROM anomaly_transactions WHERE transaction_id >= @prefix AND transaction_id < @prefix || char(65535) LIMIT 1`,
   // The statements below take a whole chunk as one JSON array, so the per-row work stays inside SQLite.
-  backupBaselines: `INSERT INTO batch_baseline_backups (batch_id, user_id, category_id, existed, mean, std_dev, sample_count, m2)
-    SELECT @batchId, p.value ->> 0, p.value ->> 1, s.user_id IS NOT NULL, s.mean, s.std_dev, s.sample_count, s.m2
+  backupBaselines: `INSERT INTO batch_baseline_backups (batch_id, user_id, category_id, existed, mean, std_dev, sample_count, m2,
+      log_count, log_mean, log_m2, recent_amounts, recent_count)
+    SELECT @batchId, p.value ->> 0, p.value ->> 1, s.user_id IS NOT NULL, s.mean, s.std_dev, s.sample_count, s.m2,
+      s.log_count, s.log_mean, s.log_m2, s.recent_amounts, s.recent_count
     FROM json_each(@pairs) p
     LEFT JOIN anomaly_stats s ON s.user_id = p.value ->> 0 AND s.category_id = p.value ->> 1
     WHERE true
     ON CONFLICT (batch_id, user_id, category_id) DO NOTHING`,
-  setBaselines: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(@baselines) WHERE true
+  setBaselines: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2,
+      log_count, log_mean, log_m2, recent_amounts, recent_count)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+      value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10 FROM json_each(@baselines) WHERE true
     ON CONFLICT (user_id, category_id) DO UPDATE SET
-      mean = excluded.mean, std_dev = excluded.std_dev, sample_count = excluded.sample_count, m2 = excluded.m2, updated_at = ${NOW}`,
+      mean = excluded.mean, std_dev = excluded.std_dev, sample_count = excluded.sample_count, m2 = excluded.m2,
+      log_count = excluded.log_count, log_mean = excluded.log_mean, log_m2 = excluded.log_m2,
+      recent_amounts = excluded.recent_amounts, recent_count = excluded.recent_count, updated_at = ${NOW}`,
+  backupCategories: `INSERT INTO batch_category_backups (batch_id, category_id, existed, mean, std_dev, sample_count, m2,
+      log_count, log_mean, log_m2, recent_amounts, recent_count)
+    SELECT @batchId, c.value, s.category_id IS NOT NULL, s.mean, s.std_dev, s.sample_count, s.m2,
+      s.log_count, s.log_mean, s.log_m2, s.recent_amounts, s.recent_count
+    FROM json_each(@categories) c
+    LEFT JOIN anomaly_category_stats s ON s.category_id = c.value
+    WHERE true
+    ON CONFLICT (batch_id, category_id) DO NOTHING`,
+  setCategories: `INSERT INTO anomaly_category_stats (category_id, mean, std_dev, sample_count, m2,
+      log_count, log_mean, log_m2, recent_amounts, recent_count)
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+      value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9 FROM json_each(@categories) WHERE true
+    ON CONFLICT (category_id) DO UPDATE SET
+      mean = excluded.mean, std_dev = excluded.std_dev, sample_count = excluded.sample_count, m2 = excluded.m2,
+      log_count = excluded.log_count, log_mean = excluded.log_mean, log_m2 = excluded.log_m2,
+      recent_amounts = excluded.recent_amounts, recent_count = excluded.recent_count, updated_at = ${NOW}`,
   insertTransactions: `INSERT INTO anomaly_transactions
       (transaction_id, user_id, category_id, amount, occurred_at, z_score, is_anomaly, detector, batch_id, alert_status)
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, @batchId,
@@ -112,14 +146,27 @@ const STATEMENTS = {
     FROM anomaly_transactions WHERE batch_id = ? GROUP BY category_id ORDER BY anomalies DESC, category_id`,
   finishBatch: `UPDATE batches SET status = @status, error = @error, result = @result, finished_at = ${NOW}, updated_at = ${NOW}
     WHERE batch_id = @batchId`,
+  // A backup written before migration 006 has no log summary or window: those stay as they are.
   restoreBaselines: `UPDATE anomaly_stats SET
-      mean = b.mean, std_dev = b.std_dev, sample_count = b.sample_count, m2 = b.m2, updated_at = ${NOW}
+      mean = b.mean, std_dev = b.std_dev, sample_count = b.sample_count, m2 = b.m2,
+      log_count = COALESCE(b.log_count, anomaly_stats.log_count), log_mean = COALESCE(b.log_mean, anomaly_stats.log_mean),
+      log_m2 = COALESCE(b.log_m2, anomaly_stats.log_m2), recent_amounts = COALESCE(b.recent_amounts, anomaly_stats.recent_amounts),
+      recent_count = COALESCE(b.recent_count, anomaly_stats.recent_count), updated_at = ${NOW}
     FROM batch_baseline_backups b
     WHERE b.batch_id = @batchId AND b.existed = 1 AND anomaly_stats.user_id = b.user_id AND anomaly_stats.category_id = b.category_id`,
   removeNewBaselines: `DELETE FROM anomaly_stats WHERE EXISTS (
       SELECT 1 FROM batch_baseline_backups b
       WHERE b.batch_id = @batchId AND b.existed = 0 AND b.user_id = anomaly_stats.user_id AND b.category_id = anomaly_stats.category_id)`,
   deleteBackups: `DELETE FROM batch_baseline_backups WHERE batch_id = ?`,
+  restoreCategories: `UPDATE anomaly_category_stats SET
+      mean = b.mean, std_dev = b.std_dev, sample_count = b.sample_count, m2 = b.m2, log_count = b.log_count, log_mean = b.log_mean,
+      log_m2 = b.log_m2, recent_amounts = b.recent_amounts, recent_count = b.recent_count, updated_at = ${NOW}
+    FROM batch_category_backups b
+    WHERE b.batch_id = @batchId AND b.existed = 1 AND anomaly_category_stats.category_id = b.category_id`,
+  removeNewCategories: `DELETE FROM anomaly_category_stats WHERE EXISTS (
+      SELECT 1 FROM batch_category_backups b
+      WHERE b.batch_id = @batchId AND b.existed = 0 AND b.category_id = anomaly_category_stats.category_id)`,
+  deleteCategoryBackups: `DELETE FROM batch_category_backups WHERE batch_id = ?`,
   deleteTransactions: `DELETE FROM anomaly_transactions WHERE batch_id = ?`,
   deletePoints: `DELETE FROM series_points WHERE batch_id = ?`,
   deleteChunks: `DELETE FROM batch_chunks WHERE batch_id = ?`,
@@ -129,6 +176,9 @@ const STATEMENTS = {
 } as const;
 
 const pairKey = (userId: number, categoryId: number) => `${userId}:${categoryId}`;
+
+/** The snapshot, and the store's own lookup of a pair's stored spending columns (null when none, never a throw). */
+type SnapshotWithStored = TransactionChunkSnapshot & { storedSpending(userId: number, categoryId: number): SpendingBaseline | null };
 
 /** Thrown inside a chunk's transaction (so it rolls back) when an id expected absent was stored. */
 class SnapshotTooNarrow extends Error {}
@@ -187,7 +237,22 @@ export class SqliteBatchStore implements BatchStore {
         const untouched = writes.baselines.filter((b) => !snapshot.baseline(b.userId, b.categoryId).touchedByBatch).map((b) => [b.userId, b.categoryId]);
         if (untouched.length > 0) s.backupBaselines.run({ batchId: position.batchId, pairs: JSON.stringify(untouched) });
         s.setBaselines.run({
-          baselines: JSON.stringify(writes.baselines.map(({ userId, categoryId, baseline: b }) => [userId, categoryId, b.mean, b.stdDev, b.sampleCount, b.m2])),
+          baselines: JSON.stringify(
+            writes.baselines.map(({ userId, categoryId, baseline }) => {
+              const b = completeSpending(baseline, snapshot.storedSpending(userId, categoryId));
+              return [userId, categoryId, b.mean, b.stdDev, b.sampleCount, b.m2, b.logCount, b.logMean, b.logM2, b.recentAmounts, b.recentCount];
+            }),
+          ),
+        });
+      }
+      const categoryWrites = writes.categoryBaselines ?? [];
+      if (categoryWrites.length > 0) {
+        const untouched = categoryWrites.filter((c) => !snapshot.categoryBaseline(c.categoryId).touchedByBatch).map((c) => c.categoryId);
+        if (untouched.length > 0) s.backupCategories.run({ batchId: position.batchId, categories: JSON.stringify(untouched) });
+        s.setCategories.run({
+          categories: JSON.stringify(
+            categoryWrites.map(({ categoryId, baseline: b }) => [categoryId, b.mean, b.stdDev, b.sampleCount, b.m2, b.logCount, b.logMean, b.logM2, b.recentAmounts, b.recentCount]),
+          ),
         });
       }
       if (writes.transactions.length > 0) {
@@ -229,6 +294,10 @@ export class SqliteBatchStore implements BatchStore {
       const s = this.prepared();
       const restored = s.restoreBaselines.run({ batchId }).changes + s.removeNewBaselines.run({ batchId }).changes;
       s.deleteBackups.run(batchId);
+      // Category-wide baselines are put back too, but they are not pairs: not counted in baselinesRestored.
+      s.restoreCategories.run({ batchId });
+      s.removeNewCategories.run({ batchId });
+      s.deleteCategoryBackups.run(batchId);
       const removed = s.deleteTransactions.run(batchId).changes + s.deletePoints.run(batchId).changes;
       s.deleteChunks.run(batchId);
       s.resetCounters.run({ batchId, status, error: reason });
@@ -259,27 +328,40 @@ export class SqliteBatchStore implements BatchStore {
   }
 
   /** Every lookup the plan may make, read up front under the chunk's write lock, one statement per kind. */
-  private snapshot(batchId: string, keys: TransactionChunkKeys): TransactionChunkSnapshot {
+  private snapshot(batchId: string, keys: TransactionChunkKeys): SnapshotWithStored {
     const s = this.prepared();
     const unique = new Map<string, [number, number]>();
     for (const { userId, categoryId } of keys.pairs) unique.set(pairKey(userId, categoryId), [userId, categoryId]);
     const baselines = new Map<string, { baseline: Baseline | null; touchedByBatch: boolean }>();
+    const spendingBaselines = new Map<string, SpendingBaseline | null>();
+    const categories = new Map<number, { baseline: SpendingBaseline | null; touchedByBatch: boolean }>();
     if (unique.size > 0) {
-      const rows = s.pairStates.all({ pairs: JSON.stringify([...unique.values()]), batchId }) as {
+      const rows = s.pairStates.all({ pairs: JSON.stringify([...unique.values()]), batchId }) as ((SpendingRow | NullRow<SpendingRow>) & {
         user_id: number;
         category_id: number;
-        mean: number | null;
-        std_dev: number;
-        sample_count: number;
-        m2: number;
         touched: number;
-      }[];
+      })[];
       for (const r of rows) {
-        baselines.set(pairKey(r.user_id, r.category_id), {
-          baseline: r.mean === null ? null : { mean: r.mean, stdDev: r.std_dev, sampleCount: r.sample_count, m2: r.m2 },
+        const key = pairKey(r.user_id, r.category_id);
+        const spending = r.mean === null ? null : toSpendingBaseline(r as SpendingRow);
+        baselines.set(key, {
+          baseline: spending && { mean: spending.mean, stdDev: spending.stdDev, sampleCount: spending.sampleCount, m2: spending.m2 },
           touchedByBatch: r.touched === 1,
         });
+        spendingBaselines.set(key, spending);
       }
+      const categoryIds = [...new Set([...unique.values()].map(([, categoryId]) => categoryId))];
+      const categoryRows = s.categoryStates.all({ categories: JSON.stringify(categoryIds), batchId }) as ((SpendingRow | NullRow<SpendingRow>) & {
+        category_id: number;
+        touched: number;
+      })[];
+      for (const r of categoryRows) {
+        categories.set(r.category_id, { baseline: r.mean === null ? null : toSpendingBaseline(r as SpendingRow), touchedByBatch: r.touched === 1 });
+      }
+    }
+    const scoring = new Map<string, { method: string | null; cold_start: number | null }>();
+    for (const r of s.scoringOverrides.all() as { user_id: number | null; category_id: number | null; method: string | null; cold_start: number | null }[]) {
+      scoring.set(`${r.user_id ?? '*'}:${r.category_id ?? '*'}`, r);
     }
     const overrides = new Map<string, number>();
     for (const r of s.thresholdOverrides.all() as { user_id: number | null; category_id: number | null; z_threshold: number }[]) {
@@ -303,6 +385,24 @@ export class SqliteBatchStore implements BatchStore {
         return overrides.get(`${userId}:${categoryId}`) ?? overrides.get(`${userId}:*`) ?? overrides.get(`*:${categoryId}`) ?? null;
       },
       storedBy: (transactionId) => stored.get(transactionId),
+      spendingBaseline: (userId, categoryId) => {
+        const key = pairKey(userId, categoryId);
+        return spendingBaselines.has(key) ? spendingBaselines.get(key)! : unknownPair(userId, categoryId);
+      },
+      storedSpending: (userId, categoryId) => spendingBaselines.get(pairKey(userId, categoryId)) ?? null,
+      categoryBaseline: (categoryId) => {
+        const found = categories.get(categoryId);
+        if (!found) throw new Error(`the chunk's plan read category ${categoryId}, which is not among its keys`);
+        return found;
+      },
+      // Per field, most specific first: (user, category), then the user's, then the category's.
+      scoringOverride: (userId, categoryId) => {
+        if (!baselines.has(pairKey(userId, categoryId))) unknownPair(userId, categoryId);
+        const scopes = [`${userId}:${categoryId}`, `${userId}:*`, `*:${categoryId}`].map((k) => scoring.get(k));
+        const method = scopes.find((r) => r?.method != null)?.method ?? null;
+        const coldStart = scopes.find((r) => r?.cold_start != null)?.cold_start;
+        return toScoringOverride({ method, cold_start: coldStart ?? null });
+      },
     };
   }
 

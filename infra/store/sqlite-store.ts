@@ -8,11 +8,16 @@ import type {
   RecordedDeliveryStatus,
   RecordOutcome,
   ScoredTransaction,
+  ScoringOverride,
+  SpendingBaseline,
   StoredTransaction,
 } from '../../activities/ports';
+import { logOfAmount } from '../../detection/univariate/log-amount';
+import { amountText, DEFAULT_RECENT_WINDOW } from '../../detection/univariate/recent-window';
 import type { Logger } from '../logger';
 import { PermanentStoreError } from '../sql/errors';
 import { DELIVERY_COLUMNS, type DeliveryRow, TRANSACTION_COLUMNS, toDelivery, toStoredTransaction, type TransactionRow } from './rows';
+import { checkScoringOverride, checkWindowSize, SPENDING_COLUMNS, type SpendingRow, toScoringOverride, toSpendingBaseline } from './spending-rows';
 import { NOW, preparedOnFirstUse, SqliteDatabase, type SqliteDatabaseOptions } from './sqlite-database';
 import {
   checkAlertClaim,
@@ -34,6 +39,33 @@ export interface SqliteStoreOptions extends SqliteDatabaseOptions {
   /** Where migrations live; tests point it elsewhere. */
   migrationsRoot?: string;
 }
+
+/** The log summary and window columns of a first fold (a new pair or category). */
+const NEW_SPENDING_COLUMNS = 'log_count, log_mean, log_m2, recent_amounts, recent_count';
+const NEW_SPENDING_VALUES = 'CASE WHEN @logAmount IS NULL THEN 0 ELSE 1 END, COALESCE(@logAmount, 0.0), 0, @amountText, 1';
+
+/** One fold of every baseline, in an upsert's DO UPDATE (anomaly_stats and anomaly_category_stats alike). */
+const FOLD_SET = `sample_count = sample_count + 1,
+      mean = mean + (excluded.mean - mean) / (sample_count + 1),
+      m2 = m2 + (excluded.mean - mean) * (excluded.mean - mean) * sample_count / (sample_count + 1),
+      std_dev = CASE WHEN sample_count >= 1
+        THEN sqrt((m2 + (excluded.mean - mean) * (excluded.mean - mean) * sample_count / (sample_count + 1)) / sample_count)
+        ELSE 0.0 END,
+      log_count = log_count + CASE WHEN @logAmount IS NULL THEN 0 ELSE 1 END,
+      log_mean = CASE WHEN @logAmount IS NULL THEN log_mean ELSE log_mean + (@logAmount - log_mean) / (log_count + 1) END,
+      log_m2 = CASE WHEN @logAmount IS NULL THEN log_m2
+        ELSE log_m2 + (@logAmount - log_mean) * (@logAmount - log_mean) * log_count / (log_count + 1) END,
+      recent_amounts = CASE
+        WHEN recent_count = 0 THEN @amountText
+        WHEN recent_count >= @windowSize
+          THEN substr(recent_amounts || ',' || @amountText, instr(recent_amounts || ',' || @amountText, ',') + 1)
+        ELSE recent_amounts || ',' || @amountText END,
+      recent_count = CASE WHEN recent_count >= @windowSize THEN recent_count ELSE recent_count + 1 END`;
+
+const SCOPE_MATCH = `((user_id = @userId AND category_id = @categoryId)
+       OR (user_id = @userId AND category_id IS NULL)
+       OR (user_id IS NULL AND category_id = @categoryId))`;
+const SCOPE_ORDER = `CASE WHEN user_id IS NOT NULL AND category_id IS NOT NULL THEN 0 WHEN user_id IS NOT NULL THEN 1 ELSE 2 END`;
 
 /** The statements a store runs, prepared once on first use (after migrations created the tables). */
 const STATEMENTS = {
@@ -61,16 +93,29 @@ const STATEMENTS = {
     ON CONFLICT (transaction_id) DO NOTHING`,
   // Welford step computed in the statement: every SET expression reads the row as it was before.
   //   n' = n + 1;  mean' = mean + (x - mean) / n';  m2' = m2 + (x - mean)^2 * n / n';  std' = sqrt(m2' / n)
-  foldIntoBaseline: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2)
-    VALUES (@userId, @categoryId, @amount, 0, 1, 0)
+  // The same step on ln(x) (@logAmount, computed by the caller; NULL for x <= 0, which leaves the log
+  // summary alone), and the window of recent amounts: append @amountText, drop the oldest once it holds
+  // @windowSize (detection/univariate/recent-window.ts).
+  foldIntoBaseline: `INSERT INTO anomaly_stats (user_id, category_id, mean, std_dev, sample_count, m2, ${NEW_SPENDING_COLUMNS})
+    VALUES (@userId, @categoryId, @amount, 0, 1, 0, ${NEW_SPENDING_VALUES})
     ON CONFLICT (user_id, category_id) DO UPDATE SET
-      sample_count = sample_count + 1,
-      mean = mean + (excluded.mean - mean) / (sample_count + 1),
-      m2 = m2 + (excluded.mean - mean) * (excluded.mean - mean) * sample_count / (sample_count + 1),
-      std_dev = CASE WHEN sample_count >= 1
-        THEN sqrt((m2 + (excluded.mean - mean) * (excluded.mean - mean) * sample_count / (sample_count + 1)) / sample_count)
-        ELSE 0.0 END,
+      ${FOLD_SET},
       updated_at = ${NOW}`,
+  foldIntoCategory: `INSERT INTO anomaly_category_stats (category_id, mean, std_dev, sample_count, m2, ${NEW_SPENDING_COLUMNS})
+    VALUES (@categoryId, @amount, 0, 1, 0, ${NEW_SPENDING_VALUES})
+    ON CONFLICT (category_id) DO UPDATE SET
+      ${FOLD_SET},
+      updated_at = ${NOW}`,
+  getPairSpending: `SELECT ${SPENDING_COLUMNS} FROM anomaly_stats WHERE user_id = ? AND category_id = ?`,
+  getCategorySpending: `SELECT ${SPENDING_COLUMNS} FROM anomaly_category_stats WHERE category_id = ?`,
+  // Per field, the most specific scope that sets it.
+  getScoringOverride: `SELECT
+      (SELECT method FROM anomaly_scoring_settings WHERE method IS NOT NULL AND ${SCOPE_MATCH} ORDER BY ${SCOPE_ORDER} LIMIT 1) AS method,
+      (SELECT cold_start FROM anomaly_scoring_settings WHERE cold_start IS NOT NULL AND ${SCOPE_MATCH} ORDER BY ${SCOPE_ORDER} LIMIT 1) AS cold_start`,
+  updateScoringOverride: `UPDATE anomaly_scoring_settings SET method = @method, cold_start = @coldStart, updated_at = ${NOW}
+    WHERE user_id IS @userId AND category_id IS @categoryId`,
+  insertScoringOverride: `INSERT INTO anomaly_scoring_settings (user_id, category_id, method, cold_start) VALUES (@userId, @categoryId, @method, @coldStart)`,
+  deleteScoringOverride: `DELETE FROM anomaly_scoring_settings WHERE user_id IS @userId AND category_id IS @categoryId`,
   getTransaction: `SELECT ${TRANSACTION_COLUMNS} FROM anomaly_transactions WHERE transaction_id = ?`,
   setAlertStatus: `UPDATE anomaly_transactions SET alert_status = @status
     WHERE transaction_id = @transactionId
@@ -121,7 +166,8 @@ export class SqliteAnomalyStore implements AnomalyStore {
   private readonly db: Database.Database;
   private readonly prepared: () => { [K in keyof typeof STATEMENTS]: Database.Statement };
   private readonly release: () => void;
-  private readonly recordTxn: (txn: ScoredTransaction, fold: boolean) => RecordOutcome;
+  private readonly recordTxn: (txn: ScoredTransaction, fold: boolean, windowSize: number) => RecordOutcome;
+  private readonly setScoring: (userId: number | null, categoryId: number | null, setting: ScoringOverride) => void;
   private readonly recordDelivery: (
     transactionId: string,
     outcome: { status: RecordedDeliveryStatus; error?: string; providerMessageId?: string },
@@ -139,7 +185,7 @@ export class SqliteAnomalyStore implements AnomalyStore {
     this.db = this.database.db;
     this.prepared = preparedOnFirstUse(this.db, STATEMENTS);
 
-    this.recordTxn = this.database.immediate((txn: ScoredTransaction, fold: boolean): RecordOutcome => {
+    this.recordTxn = this.database.immediate((txn: ScoredTransaction, fold: boolean, windowSize: number): RecordOutcome => {
       const s = this.statements;
       const params = {
         transactionId: txn.transactionId,
@@ -155,7 +201,16 @@ export class SqliteAnomalyStore implements AnomalyStore {
       };
       const inserted = s.insertTransaction.run(params).changes === 1;
       if (inserted && fold) {
-        s.foldIntoBaseline.run({ userId: txn.userId, categoryId: txn.categoryId, amount: txn.amount });
+        const foldParams = {
+          userId: txn.userId,
+          categoryId: txn.categoryId,
+          amount: txn.amount,
+          logAmount: logOfAmount(txn.amount),
+          amountText: amountText(txn.amount),
+          windowSize,
+        };
+        s.foldIntoBaseline.run(foldParams);
+        s.foldIntoCategory.run(foldParams);
       }
       const row = s.getTransaction.get(txn.transactionId) as TransactionRow;
       return { transaction: toStoredTransaction(row), inserted };
@@ -185,6 +240,17 @@ export class SqliteAnomalyStore implements AnomalyStore {
       }
       s.takeAlertClaim.run({ transactionId, claimant, leaseMs });
       return { outcome: 'claimed', attempts: row?.attempts ?? 0 };
+    });
+
+    this.setScoring = this.database.immediate((userId: number | null, categoryId: number | null, setting: ScoringOverride) => {
+      const s = this.statements;
+      const scope = { userId, categoryId };
+      if (setting.method === null && setting.coldStart === null) {
+        s.deleteScoringOverride.run(scope);
+        return;
+      }
+      const row = { ...scope, method: setting.method, coldStart: setting.coldStart === null ? null : setting.coldStart ? 1 : 0 };
+      if (s.updateScoringOverride.run(row).changes === 0) s.insertScoringOverride.run(row);
     });
 
     this.setThreshold = this.database.immediate((userId: number | null, categoryId: number | null, z: number | null) => {
@@ -241,8 +307,33 @@ export class SqliteAnomalyStore implements AnomalyStore {
     });
   }
 
-  async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean }): Promise<RecordOutcome> {
-    return this.database.run('recordTransaction', () => this.recordTxn(checkScoredTransaction(txn), options.foldIntoBaseline));
+  async recordTransaction(txn: ScoredTransaction, options: { foldIntoBaseline: boolean; windowSize?: number }): Promise<RecordOutcome> {
+    return this.database.run('recordTransaction', () =>
+      this.recordTxn(checkScoredTransaction(txn), options.foldIntoBaseline, checkWindowSize(options.windowSize ?? DEFAULT_RECENT_WINDOW)),
+    );
+  }
+
+  async getSpendingBaselines(userId: number, categoryId: number): Promise<{ pair: SpendingBaseline | null; category: SpendingBaseline | null }> {
+    return this.database.run('getSpendingBaselines', () => {
+      checkIds('getSpendingBaselines', userId, categoryId);
+      const pair = this.statements.getPairSpending.get(userId, categoryId) as SpendingRow | undefined;
+      const category = this.statements.getCategorySpending.get(categoryId) as SpendingRow | undefined;
+      return { pair: pair ? toSpendingBaseline(pair) : null, category: category ? toSpendingBaseline(category) : null };
+    });
+  }
+
+  async getScoringOverride(userId: number, categoryId: number): Promise<ScoringOverride> {
+    return this.database.run('getScoringOverride', () => {
+      checkIds('getScoringOverride', userId, categoryId);
+      return toScoringOverride(this.statements.getScoringOverride.get({ userId, categoryId }) as { method: string | null; cold_start: number | null });
+    });
+  }
+
+  async setScoringOverride(scope: { userId?: number; categoryId?: number }, setting: ScoringOverride): Promise<void> {
+    this.database.run('setScoringOverride', () => {
+      const checked = checkScoringOverride(scope, setting);
+      this.setScoring(checked.scope.userId ?? null, checked.scope.categoryId ?? null, checked.setting);
+    });
   }
 
   async getTransaction(transactionId: string): Promise<StoredTransaction | null> {

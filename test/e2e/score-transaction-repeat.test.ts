@@ -83,7 +83,7 @@ describe('scoreTransaction: a repeat after Temporal has forgotten the first run'
     const first = await stack.client.scoreTransaction(request);
     assert.equal(first.alert, 'queued');
     const repeat = await repeatAfterRetention(request, 'a');
-    assert.deepEqual(repeat, { ...first, baseline: null, threshold: null, already_stored: true });
+    assert.deepEqual(repeat, { ...first, baseline: null, threshold: null, scoring: null, already_stored: true });
     assert.equal(await stack.queue.approximateCount('alerts'), 1, 'still one message');
 
     await stack.store.setAlertStatus(request.transaction_id, 'dead_lettered');

@@ -193,7 +193,7 @@ describe('scoreTransaction on the real local stack', function () {
   it('retries transient SQL failures to success without counting the transaction twice', async () => {
     const key = freshKey();
     await stack.client.importBaselines([{ userId: key.user_id, categoryId: key.category_id, mean: 100, stdDev: 10, sampleCount: 10 }]);
-    stack.faults.failNext('getBaseline', transientSqlError(40613), transientSqlError(1205));
+    stack.faults.failNext('getSpendingBaselines', transientSqlError(40613), transientSqlError(1205));
     // The first attempt commits, then its reply is lost: the retry must find the row and change nothing.
     stack.faults.failAfterNext('recordTransaction', transientSqlError(40197));
     stack.faults.failNext('recordTransaction', transientSqlError(-2));

@@ -563,6 +563,61 @@ export function describeBatchStoreContract(label: string, makeHarness: () => Pro
           assert.deepEqual([(await batches.getBatch(s.batchId))?.status, (await batches.getBatch(s.batchId))?.error], ['cancelled', 'stopped']);
         });
 
+        it('snapshots, writes and restores the spending baselines: the log summary, the window and the category-wide row', async function () {
+          const A = freshKey();
+          const B = { userId: freshKey().userId, categoryId: A.categoryId };
+          // Before the batch: A has folded two amounts (and so has its category); B has nothing; a scoring override on A's category.
+          await anomalies.recordTransaction(txn(null, A, 20), { foldIntoBaseline: true, windowSize: 4 });
+          await anomalies.recordTransaction(txn(null, A, 40), { foldIntoBaseline: true, windowSize: 4 });
+          await anomalies.setScoringOverride({ categoryId: A.categoryId }, { method: 'log-z', coldStart: null });
+          await anomalies.setScoringOverride({ userId: A.userId }, { method: null, coldStart: true });
+          const before = await anomalies.getSpendingBaselines(A.userId, A.categoryId);
+          const batchId = await open('spending');
+          const seen: unknown[] = [];
+          const pairA = { mean: 30, stdDev: 10, sampleCount: 3, m2: 200, logCount: 3, logMean: 3.3, logM2: 0.25, recentAmounts: '20,40,30', recentCount: 3 };
+          const category = { ...pairA, sampleCount: 4, mean: 27.5, recentAmounts: '20,40,30,20', recentCount: 4 };
+          await batches.applyTransactionChunk(at(batchId, 0, 0, 100, 3), { pairs: [A, B], transactionIds: [] }, (snap) => {
+            seen.push(snap.spendingBaseline(A.userId, A.categoryId), snap.spendingBaseline(B.userId, B.categoryId), snap.categoryBaseline(A.categoryId));
+            seen.push(snap.scoringOverride(A.userId, A.categoryId), snap.scoringOverride(B.userId, B.categoryId));
+            return writes({
+              baselines: [{ ...A, baseline: pairA }],
+              categoryBaselines: [{ categoryId: A.categoryId, baseline: category }],
+              counts: counts({ rowsRead: 1, rowsOk: 1 }),
+            });
+          });
+          assert.deepEqual(seen, [
+            before.pair,
+            null,
+            { baseline: before.category, touchedByBatch: false },
+            { method: 'log-z', coldStart: true },
+            { method: 'log-z', coldStart: null },
+          ]);
+          assert.deepEqual(await anomalies.getSpendingBaselines(A.userId, A.categoryId), { pair: pairA, category });
+          const later: unknown[] = [];
+          await batches.applyTransactionChunk(at(batchId, 1, 100, 200, 5), { pairs: [B], transactionIds: [] }, (snap) => {
+            later.push(snap.categoryBaseline(A.categoryId).touchedByBatch);
+            return writes({ counts: counts({ rowsRead: 1, rowsOk: 1 }) });
+          });
+          assert.deepEqual(later, [true], 'a later chunk sees the category as changed by the batch');
+
+          await batches.compensateBatch(batchId, 'failed', 'stopped');
+          assert.deepEqual(await anomalies.getSpendingBaselines(A.userId, A.categoryId), before, 'pair and category as they were before the batch');
+          await anomalies.setScoringOverride({ categoryId: A.categoryId }, { method: null, coldStart: null });
+          await anomalies.setScoringOverride({ userId: A.userId }, { method: null, coldStart: null });
+        });
+
+        it('a category the batch created is removed by its compensation', async function () {
+          const A = freshKey();
+          const batchId = await open('spending-new');
+          const fresh = { mean: 5, stdDev: 0, sampleCount: 1, m2: 0, logCount: 1, logMean: Math.log(5), logM2: 0, recentAmounts: '5', recentCount: 1 };
+          await batches.applyTransactionChunk(at(batchId, 0, 0, 100, 3), { pairs: [A], transactionIds: [] }, () =>
+            writes({ baselines: [{ ...A, baseline: fresh }], categoryBaselines: [{ categoryId: A.categoryId, baseline: fresh }], counts: counts({ rowsRead: 1, rowsOk: 1 }) }),
+          );
+          assert.deepEqual(await anomalies.getSpendingBaselines(A.userId, A.categoryId), { pair: fresh, category: fresh });
+          await batches.compensateBatch(batchId, 'failed', 'stopped');
+          assert.deepEqual(await anomalies.getSpendingBaselines(A.userId, A.categoryId), { pair: null, category: null });
+        });
+
         it('of a batch that wrote nothing removes nothing and records the status', async function () {
           const batchId = await open('compensate-empty');
           assert.deepEqual(await batches.compensateBatch(batchId, 'cancelled', 'cancelled before the first chunk'), { rowsRemoved: 0, baselinesRestored: 0 });

@@ -107,6 +107,10 @@ export async function recordBoundParameters(): Promise<Map<string, Set<string>>>
   await sent(() => anomalies.setThresholdOverride({ userId: 1 }, 3));
   await sent(() => anomalies.setThresholdOverride({ userId: 1 }, null));
   await sent(() => anomalies.recordTransaction(scoredTransaction({ transactionId: 't-1' }), { foldIntoBaseline: true }));
+  await sent(() => anomalies.getSpendingBaselines(1, 2));
+  await sent(() => anomalies.getScoringOverride(1, 2));
+  await sent(() => anomalies.setScoringOverride({ userId: 1 }, { method: 'log-z', coldStart: true }));
+  await sent(() => anomalies.setScoringOverride({ userId: 1 }, { method: null, coldStart: null }));
   await sent(() => anomalies.getTransaction('t-1'));
   await sent(() => anomalies.setAlertStatus('t-1', 'queued'));
   await sent(() => anomalies.listTransactionsByAlertStatus('queued', 10));

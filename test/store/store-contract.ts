@@ -258,6 +258,116 @@ export function describeStoreContract(label: string, makeHarness: () => Promise<
       });
     });
 
+    describe('spending baselines and scoring settings', function () {
+      const twoPass = (values: number[]) => {
+        const mean = values.reduce((a, b) => a + b, 0) / values.length;
+        return { mean, std: Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) };
+      };
+      const near = (actual: number | undefined, expected: number, what: string) =>
+        assert.ok(actual !== undefined && Math.abs(actual - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
+
+      it('returns no pair and no category baselines for an unknown key', async function () {
+        const key = freshKey();
+        assert.deepEqual(await store.getSpendingBaselines(key.userId, key.categoryId), { pair: null, category: null });
+      });
+
+      it('folds the log summary of the positive amounts and the window of the last K amounts with the Welford summary, for the pair and its category', async function () {
+        const key = freshKey();
+        const otherUser = freshKey().userId;
+        const amounts = [12.5, 40, -5, 0.1 + 0.2, 1e-7, 250, 0, 33.25];
+        for (const amount of amounts) await store.recordTransaction(scored(key, amount), { foldIntoBaseline: true, windowSize: 3 });
+        await store.recordTransaction(scored({ userId: otherUser, categoryId: key.categoryId }, 1000), { foldIntoBaseline: true, windowSize: 3 });
+        await store.recordTransaction(scored(key, 99_999, { isAnomaly: true, zScore: 9 }), { foldIntoBaseline: false, windowSize: 3 });
+
+        const { pair, category } = await store.getSpendingBaselines(key.userId, key.categoryId);
+        const raw = twoPass(amounts);
+        const logs = twoPass(amounts.filter((a) => a > 0).map(Math.log));
+        assert.equal(pair?.sampleCount, amounts.length);
+        near(pair?.mean, raw.mean, 'pair mean');
+        near(pair?.stdDev, raw.std, 'pair std');
+        assert.equal(pair?.logCount, 6, 'zero and negative amounts stay out of the log summary');
+        near(pair?.logMean, logs.mean, 'pair mean of ln');
+        near(Math.sqrt(pair!.logM2 / (pair!.logCount - 1)), logs.std, 'pair std of ln');
+        assert.equal(pair?.recentAmounts, '250,0,33.25', 'the last 3 amounts, oldest first');
+        assert.equal(pair?.recentCount, 3);
+
+        const all = [...amounts, 1000];
+        assert.equal(category?.sampleCount, all.length, "the category counts every user's amounts");
+        near(category?.mean, twoPass(all).mean, 'category mean');
+        near(category?.stdDev, twoPass(all).std, 'category std');
+        assert.equal(category?.logCount, 7);
+        near(category?.logMean, twoPass(all.filter((a) => a > 0).map(Math.log)).mean, 'category mean of ln');
+        assert.equal(category?.recentAmounts, '0,33.25,1000');
+        const otherPair = await store.getSpendingBaselines(otherUser, key.categoryId);
+        assert.equal(otherPair.pair?.sampleCount, 1);
+        assert.equal(otherPair.pair?.recentAmounts, '1000');
+        assert.deepEqual(otherPair.category, category);
+      });
+
+      it('keeps every window text exact: amounts read back as the same doubles', async function () {
+        const key = freshKey();
+        const amounts = [0.1 + 0.2, 1 / 3, 123456789.123, 5e-324 * 1e300, -0.5];
+        for (const amount of amounts) await store.recordTransaction(scored(key, amount), { foldIntoBaseline: true, windowSize: 64 });
+        const { pair } = await store.getSpendingBaselines(key.userId, key.categoryId);
+        assert.deepEqual(pair!.recentAmounts.split(',').map(Number), amounts);
+      });
+
+      it('folds nothing on a repeat, and nothing into any baseline when the caller does not fold', async function () {
+        const key = freshKey();
+        const txn = scored(key, 10);
+        await store.recordTransaction(txn, { foldIntoBaseline: true });
+        await store.recordTransaction(txn, { foldIntoBaseline: true });
+        await store.recordTransaction(scored(key, 5000, { isAnomaly: true, zScore: 8 }), { foldIntoBaseline: false });
+        const { pair, category } = await store.getSpendingBaselines(key.userId, key.categoryId);
+        assert.equal(pair?.sampleCount, 1);
+        assert.equal(pair?.recentAmounts, '10');
+        assert.equal(category?.sampleCount, 1);
+        assert.equal(category?.logCount, 1);
+      });
+
+      it('loses no fold when two stores record into one pair and category at once', async function () {
+        const key = freshKey();
+        const peer = await openStore();
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? store : peer).recordTransaction(scored(key, 10 + i), { foldIntoBaseline: true, windowSize: 8 })),
+        );
+        const { pair, category } = await store.getSpendingBaselines(key.userId, key.categoryId);
+        assert.equal(pair?.sampleCount, 20);
+        assert.equal(pair?.logCount, 20);
+        assert.equal(pair?.recentCount, 8);
+        assert.equal(pair?.recentAmounts.split(',').length, 8);
+        assert.equal(category?.sampleCount, 20);
+        near(category?.mean, 19.5, 'category mean');
+      });
+
+      it('resolves the scoring setting per field, most specific scope first, and removes a scope set to nulls', async function () {
+        const key = freshKey();
+        const get = () => store.getScoringOverride(key.userId, key.categoryId);
+        assert.deepEqual(await get(), { method: null, coldStart: null });
+        await store.setScoringOverride({ categoryId: key.categoryId }, { method: 'log-z', coldStart: false });
+        assert.deepEqual(await get(), { method: 'log-z', coldStart: false });
+        await store.setScoringOverride({ userId: key.userId }, { method: null, coldStart: true });
+        assert.deepEqual(await get(), { method: 'log-z', coldStart: true }, 'the user sets cold start only; the method still comes from the category');
+        await store.setScoringOverride({ userId: key.userId, categoryId: key.categoryId }, { method: 'robust-z', coldStart: null });
+        assert.deepEqual(await get(), { method: 'robust-z', coldStart: true });
+        assert.deepEqual(await store.getScoringOverride(key.userId, key.categoryId + 1_000_000), { method: null, coldStart: true });
+        await store.setScoringOverride({ userId: key.userId, categoryId: key.categoryId }, { method: null, coldStart: null });
+        assert.deepEqual(await get(), { method: 'log-z', coldStart: true });
+        await store.setScoringOverride({ userId: key.userId }, { method: null, coldStart: null });
+        await store.setScoringOverride({ categoryId: key.categoryId }, { method: null, coldStart: null });
+        assert.deepEqual(await get(), { method: null, coldStart: null });
+      });
+
+      it('rejects a scope with neither user nor category, and an unknown method', async function () {
+        await assert.rejects(store.setScoringOverride({}, { method: 'log-z', coldStart: null }), PermanentStoreError);
+        await assert.rejects(
+          store.setScoringOverride({ userId: freshKey().userId }, { method: 'median' as never, coldStart: null }),
+          PermanentStoreError,
+        );
+        await assert.rejects(store.recordTransaction(scored(freshKey(), 1), { foldIntoBaseline: true, windowSize: 0 }), PermanentStoreError);
+      });
+    });
+
     describe('alert status', function () {
       it('moves a transaction through its alert states and lists them by status, oldest first', async function () {
         const key = freshKey();

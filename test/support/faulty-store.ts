@@ -62,6 +62,9 @@ export function createFaultyStore(inner: AnomalyStore): FaultyStore {
     getThresholdOverride: (u, c) => call('getThresholdOverride', () => inner.getThresholdOverride(u, c)),
     setThresholdOverride: (scope, z) => call('setThresholdOverride', () => inner.setThresholdOverride(scope, z)),
     recordTransaction: (txn, options) => call('recordTransaction', () => inner.recordTransaction(txn, options)),
+    getSpendingBaselines: (u, c) => call('getSpendingBaselines', () => inner.getSpendingBaselines(u, c)),
+    getScoringOverride: (u, c) => call('getScoringOverride', () => inner.getScoringOverride(u, c)),
+    setScoringOverride: (scope, setting) => call('setScoringOverride', () => inner.setScoringOverride(scope, setting)),
     getTransaction: (id) => call('getTransaction', () => inner.getTransaction(id)),
     setAlertStatus: (id, status) => call('setAlertStatus', () => inner.setAlertStatus(id, status)),
     listTransactionsByAlertStatus: (status, limit) =>

@@ -86,6 +86,8 @@ describe('transaction workflows with stubbed activities', function () {
         alert: 'none',
         baseline: { mean: 2000, std_dev: 500, sample_count: 30 },
         threshold: 3,
+        detector: 'zscore',
+        scoring: null,
       });
       const attributes = (await t.client.workflow.getHandle(id).describe()).typedSearchAttributes;
       assert.equal(attributes.get(SA.kind), 'transaction');
