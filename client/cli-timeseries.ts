@@ -4,6 +4,7 @@ import { type ParsedCsvSeries, joinEntireResult, parseTimeSeriesCsv, withCsvLine
 import { InvalidInputError } from '../contracts/transaction';
 import type { CommandContext } from './cli-models';
 import { parseStrictInteger, parseStrictNumber } from './cli-parse';
+import { registerStreamCommands } from './cli-timeseries-stream';
 
 /**
  * `argus timeseries detect FILE.csv`: Azure Anomaly Detector's three calls on a `"date";"value"` (or
@@ -114,9 +115,9 @@ function readSeries(ctx: CommandContext, file: string): ParsedCsvSeries {
 }
 
 export function registerTimeSeriesCommands(program: Command, ctx: CommandContext): void {
-  program
-    .command('timeseries')
-    .description("time-series anomaly and change-point detection (Azure Anomaly Detector's calls)")
+  const timeseries = program.command('timeseries').description("time-series anomaly and change-point detection (Azure Anomaly Detector's calls)");
+  registerStreamCommands(timeseries, ctx);
+  timeseries
     .command('detect')
     .description('detect anomalies (entire series or last point) or change points in a "date";"value" CSV file')
     .argument('<file>', 'FILE.csv: date and value columns (header optional; ; , or tab; quotes and BOM are fine)')

@@ -6,15 +6,18 @@ import { InvalidInputError } from '../../contracts/transaction';
 import type { ArgusClient } from '../argus-client';
 import { withDeadline } from '../failures';
 import { errorResponseJsonSchema, API_KEY_SECURITY } from './schemas';
+import { type StreamApi, registerStreamRoutes } from './stream-routes';
 
 /**
  * Azure Anomaly Detector's univariate API (v1.1) over Argus: the three JSON calls with Azure's request and
  * response fields, so its callers only change the base URL and key, plus `csv/detect`, the Logic App's
  * call to the Azure Function that fronted it (a `"date";"value"` CSV body in, every row with its result out).
- * Registered by the gateway inside its authenticated scope; errors keep the gateway's JSON shape.
+ * Registered by the gateway inside its authenticated scope; errors keep the gateway's JSON shape. Azure's
+ * own paths, for its SDK clients, are served by azure-routes.ts.
  */
 
-export type TimeSeriesApi = Pick<ArgusClient, 'detectEntireSeries' | 'detectLastPoint' | 'detectChangePoints'>;
+/** The streaming calls are optional: without them the /streams routes are not served. */
+export type TimeSeriesApi = Pick<ArgusClient, 'detectEntireSeries' | 'detectLastPoint' | 'detectChangePoints'> & Partial<StreamApi>;
 
 export interface TimeSeriesRoutesOptions {
   timeSeries: TimeSeriesApi;
@@ -26,8 +29,6 @@ export interface TimeSeriesRoutesOptions {
 }
 
 export const TIMESERIES_PREFIX = '/api/timeseries';
-/** Where Azure Anomaly Detector's SDKs send their calls, relative to the endpoint they are given. */
-export const AZURE_ANOMALY_DETECTOR_PREFIX = '/anomalydetector/v1.1/timeseries';
 export const DEFAULT_TIMESERIES_TIMEOUT_MS = 60_000;
 /** A generous size per point (`{"timestamp":"2023-01-01T00:00:00.000Z","value":-1234.56789012345},` is 68 bytes). */
 const BYTES_PER_POINT = 128;
@@ -117,8 +118,6 @@ export async function timeSeriesRoutes(api: FastifyInstance, options: TimeSeries
       { ...common, schema: schema({ operationId, summary, description: azureNote, body, response: { 200: response, ...errors } }) },
       handler,
     );
-    // The same call at Azure's own path, so an Anomaly Detector SDK client switches by changing its endpoint.
-    api.post(`${AZURE_ANOMALY_DETECTOR_PREFIX}/${mode}/detect`, { ...common, schema: { hide: true } }, handler);
   };
 
   jsonRoute('entire', 'detectEntireSeries', 'Detect anomalies across a whole series', timeSeriesJsonSchemas.entireResponse, timeSeriesJsonSchemas.entireRequest, (b) =>
@@ -156,4 +155,9 @@ export async function timeSeriesRoutes(api: FastifyInstance, options: TimeSeries
       return joinEntireResult(parsed, result);
     },
   );
+
+  const { detectStream, resetStream } = timeSeries;
+  if (detectStream && resetStream) {
+    registerStreamRoutes(api, { streams: { detectStream: detectStream.bind(timeSeries), resetStream: resetStream.bind(timeSeries) }, timeoutMs, secured: options.secured });
+  }
 }

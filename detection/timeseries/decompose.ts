@@ -230,6 +230,7 @@ function seasonalMedians(d: Float64Array, p: number, out: Float64Array, robustSt
  * less the two comparators of its last layer that touch neither output. Branch-free min/max, because the
  * insertion sort's unpredictable branches made the seasonal step the slowest part of the decomposition.
  */
+/* eslint-disable no-useless-assignment -- a network's last swaps write values only the other outputs would read */
 function medianOfEight(a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number): number {
   let t: number;
   t = Math.min(a0, a2); a2 = Math.max(a0, a2); a0 = t;
@@ -250,6 +251,7 @@ function medianOfEight(a0: number, a1: number, a2: number, a3: number, a4: numbe
   t = Math.min(a3, a6); a6 = Math.max(a3, a6); a3 = t;
   t = Math.min(a3, a4); a4 = Math.max(a3, a4); a3 = t;
   return 0.5 * (a3 + a4);
+  /* eslint-enable no-useless-assignment */
 }
 
 /**

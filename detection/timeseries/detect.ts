@@ -1,8 +1,10 @@
 import { DetectorInputError } from '../matrix';
 import { selectInPlace } from '../univariate/robust';
 import { binarySegmentation } from './changepoint';
-import { type Decomposition, decompose, forecastNext } from './decompose';
+import { decompose } from './decompose';
 import { detectPeriod } from './period';
+import { MAX_STREAM_PERIOD, streamWindowLastPoint } from './streaming';
+import { parseIsoTimestamp } from './timestamps';
 
 /**
  * Time-series anomaly and change-point detection, replacing Azure Anomaly Detector (retired 2026-10-01)
@@ -177,34 +179,59 @@ export function detectEntireSeries(series: TimeSeries, options: DetectOptions = 
 }
 
 export function detectLastPoint(series: TimeSeries, options: LastPointOptions = {}): LastDetectResult {
-  const y = validateSeries(series);
+  const y = validateValues(series);
   const { sensitivity } = validateDetectOptions(options);
   const n = y.length;
-  const past = y.subarray(0, n - 1);
-  const period = resolvePeriod(past, options, n);
-  const defaultLookback = Math.max(8 * period, 96);
-  const lookback = options.lookback ?? defaultLookback;
-  if (!Number.isInteger(lookback) || lookback < MIN_POINTS - 1) {
+  const times = series.timestamps === undefined ? null : parseTimestamps(series.timestamps, n);
+  if (times && n >= 2) {
+    // Earlier points out of order are skipped by the streaming rule; the point under test must be new.
+    let latest = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n - 1; i++) if (times[i] > latest) latest = times[i];
+    if (times[n - 1] <= latest) {
+      const what = times[n - 1] === latest ? 'repeats' : 'is earlier than';
+      throw new TimeSeriesInputError(`timestamps[${n - 1}]`, `timestamps[${n - 1}], the point under test, ${what} an earlier point's timestamp: the last point must be the newest`);
+    }
+  }
+  const lookback = options.lookback;
+  if (lookback !== undefined && (!Number.isInteger(lookback) || lookback < MIN_POINTS - 1)) {
     throw new TimeSeriesInputError('lookback', `lookback must be an integer >= ${MIN_POINTS - 1}, got ${lookback}`);
   }
-  const history = past.subarray(Math.max(0, past.length - Math.max(lookback, 2 * period)));
-  const d: Decomposition = decompose(history, period);
-  const { expected, predictionScale } = forecastNext(d);
-  const k = marginSigmas(sensitivity);
-  const residual = y[n - 1] - expected;
-  const z = Math.abs(residual) / predictionScale;
-  const flagged = z > k;
+  const from = lookback === undefined ? 0 : Math.max(0, n - 1 - lookback);
+  // The period: the caller's, else the calendar's (from the timestamps, inside the stream), else the window's.
+  let period = options.period;
+  if (period !== undefined) resolvePeriod(y, options);
+  else if (!times) period = Math.min(detectPeriod(y.subarray(from, n - 1)), MAX_STREAM_PERIOD);
+  const verdict = streamWindowLastPoint(times ? times.subarray(from) : null, y.subarray(from), {
+    period: period !== undefined && period > MAX_STREAM_PERIOD ? 0 : period,
+    intervalMs: intervalOf(options),
+    sensitivity,
+  });
   return {
-    period: d.period,
-    suggestedWindow: defaultLookback + 1,
-    expectedValue: expected,
-    upperMargin: k * predictionScale,
-    lowerMargin: k * predictionScale,
-    isAnomaly: flagged,
-    isNegativeAnomaly: flagged && residual < 0,
-    isPositiveAnomaly: flagged && residual > 0,
-    severity: flagged ? severityOf(z) : 0,
+    period: verdict.period,
+    // Ten cycles of the series' period (the seasonal profile's memory), even when this window was too short to use it.
+    suggestedWindow: Math.max(10 * verdict.seasonalPeriod, 100) + 1,
+    expectedValue: verdict.expectedValue,
+    upperMargin: verdict.upperMargin,
+    lowerMargin: verdict.lowerMargin,
+    isAnomaly: verdict.isAnomaly,
+    isNegativeAnomaly: verdict.isNegativeAnomaly,
+    isPositiveAnomaly: verdict.isPositiveAnomaly,
+    severity: verdict.severity,
   };
+}
+
+/** Azure's granularity × customInterval as milliseconds; months and years have no fixed length. */
+export function intervalOf(options: CommonOptions): number | undefined {
+  const unit: Partial<Record<Granularity, number>> = {
+    weekly: 7 * 86_400_000,
+    daily: 86_400_000,
+    hourly: 3_600_000,
+    minutely: 60_000,
+    secondly: 1000,
+    microsecond: 0.001,
+  };
+  const ms = options.granularity === undefined ? undefined : unit[options.granularity];
+  return ms === undefined ? undefined : ms * (options.customInterval ?? 1);
 }
 
 export function detectChangePoints(series: TimeSeries, options: ChangePointOptions = {}): ChangePointResult {
@@ -240,6 +267,12 @@ function severityOf(z: number): number {
 // Validation: every message names the offending index or option.
 
 function validateSeries(series: TimeSeries): Float64Array {
+  const y = validateValues(series);
+  if (series.timestamps !== undefined) validateTimestamps(parseTimestamps(series.timestamps, y.length));
+  return y;
+}
+
+function validateValues(series: TimeSeries): Float64Array {
   if (!series || typeof series !== 'object' || !series.values || typeof series.values.length !== 'number') {
     throw new TimeSeriesInputError('values', 'series.values must be an array of numbers');
   }
@@ -252,21 +285,28 @@ function validateSeries(series: TimeSeries): Float64Array {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new TimeSeriesInputError(`values[${i}]`, `values[${i}] is not a finite number (${String(v)})`);
     y[i] = v;
   }
-  if (series.timestamps !== undefined) validateTimestamps(series.timestamps, n);
   return y;
 }
 
-function validateTimestamps(timestamps: ArrayLike<number> | ArrayLike<string>, n: number): void {
+/** Epoch ms; ISO-8601 strings without an offset are UTC (never the machine's zone, whose DST would reorder them). */
+function parseTimestamps(timestamps: ArrayLike<number> | ArrayLike<string>, n: number): Float64Array {
   if (typeof timestamps.length !== 'number') throw new TimeSeriesInputError('timestamps', 'timestamps must be an array');
   if (timestamps.length !== n) throw new TimeSeriesInputError('timestamps', `timestamps has ${timestamps.length} entries, values has ${n}`);
-  let previous = Number.NEGATIVE_INFINITY;
+  const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const raw = timestamps[i];
-    const t = typeof raw === 'number' ? raw : typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
+    const t = typeof raw === 'number' ? raw : typeof raw === 'string' ? (parseIsoTimestamp(raw) ?? Number.NaN) : Number.NaN;
     if (!Number.isFinite(t)) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] is not a valid time (${String(raw)})`);
-    if (t === previous) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] (${String(raw)}) duplicates timestamps[${i - 1}]`);
-    if (t < previous) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] (${String(raw)}) is earlier than timestamps[${i - 1}]: timestamps must increase`);
-    previous = t;
+    out[i] = t;
+  }
+  return out;
+}
+
+function validateTimestamps(t: Float64Array): void {
+  for (let i = 1; i < t.length; i++) {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    if (t[i] === t[i - 1]) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] (${iso(t[i])}) duplicates timestamps[${i - 1}]`);
+    if (t[i] < t[i - 1]) throw new TimeSeriesInputError(`timestamps[${i}]`, `timestamps[${i}] (${iso(t[i])}) is earlier than timestamps[${i - 1}] (${iso(t[i - 1])}): timestamps must increase`);
   }
 }
 

@@ -7,6 +7,9 @@ import { MssqlPool } from './mssql-pool';
 import { MssqlAnomalyStore } from './mssql-store';
 import { MssqlBatchStore } from './mssql-batch-store';
 import { MssqlRescoreStore } from './mssql-rescore-store';
+import { MssqlStreamStore } from './mssql-stream-store';
+import { SqliteStreamStore } from './sqlite-stream-store';
+import type { StreamStateStore } from '../../activities/stream-ports';
 import { SqliteBatchStore } from './sqlite-batch-store';
 import { SqliteRescoreStore } from './sqlite-rescore-store';
 import { SqliteDatabase } from './sqlite-database';
@@ -34,6 +37,8 @@ export interface Stores {
   models: ModelStore;
   batches: BatchStore;
   rescores: RescoreStore;
+  /** Streaming time-series detection: each series' detector state. */
+  streams: StreamStateStore;
 }
 
 /**
@@ -50,6 +55,7 @@ export async function createStores(config: ArgusConfig['sql'], logger: Logger = 
       models: new MssqlModelStore(pool, { logger }),
       batches: new MssqlBatchStore(pool, { logger }),
       rescores: new MssqlRescoreStore(pool, { logger }),
+      streams: new MssqlStreamStore(pool, { logger }),
     };
   } else {
     const database = new SqliteDatabase(config.path);
@@ -58,9 +64,10 @@ export async function createStores(config: ArgusConfig['sql'], logger: Logger = 
       models: new SqliteModelStore(database, { logger }),
       batches: new SqliteBatchStore(database, { logger }),
       rescores: new SqliteRescoreStore(database, { logger }),
+      streams: new SqliteStreamStore(database, { logger }),
     };
   }
-  await migrateOrClose([stores.store, stores.models, stores.batches, stores.rescores]);
+  await migrateOrClose([stores.store, stores.models, stores.batches, stores.rescores, stores.streams]);
   return stores;
 }
 
@@ -70,4 +77,5 @@ export async function closeStores(stores: Stores): Promise<void> {
   await stores.models.close();
   await stores.batches.close();
   await stores.rescores.close();
+  await stores.streams.close();
 }
