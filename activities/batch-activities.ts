@@ -24,6 +24,7 @@ import { InvalidInputError } from '../contracts/transaction';
 import { MIN_POINTS, TimeSeriesInputError, detectEntireSeries } from '../detection/timeseries/detect';
 import { planTransactionChunk } from './batch-plan';
 import { heartbeat, invalidInput, storeGuard } from './failures';
+import { type ActivityMetrics, type BatchFileKind, noActivityMetrics, secondsSince } from './metrics';
 import type {
   AlertQueue,
   BatchCounts,
@@ -37,6 +38,7 @@ import type {
   SeriesPointWrite,
 } from './ports';
 import { alertMessage, type ScoringRules } from './transaction-activities';
+import { FAILURE } from '../contracts/failures';
 
 export interface BatchDefaults {
   /** Bytes read per chunk. */
@@ -55,6 +57,8 @@ export interface BatchActivityDeps {
   scoring: ScoringRules;
   batchDefaults: BatchDefaults;
   isTransientStoreError: (err: unknown) => boolean;
+  /** Rows, rejects, verdicts and chunk latencies for the worker's /metrics; nothing is reported without it. */
+  metrics?: ActivityMetrics;
 }
 
 /** What openBatch decided about the file, carried by the workflow from chunk to chunk. */
@@ -161,6 +165,24 @@ function countLines(block: Buffer): number {
 export function createBatchActivities(deps: BatchActivityDeps) {
   const { batches, queue, files, clock } = deps;
   const withStore = storeGuard(deps.isTransientStoreError);
+  const metrics = deps.metrics ?? noActivityMetrics;
+
+  /** A committed chunk's figures; a replayed one wrote nothing (an earlier attempt was counted). */
+  function reportChunk(kind: BatchFileKind, outcome: { ledger: ChunkLedgerEntry; replayed: boolean }, started: number, scoreSeconds: number): void {
+    const seconds = secondsSince(started);
+    metrics.scoreSeconds('batch', scoreSeconds);
+    metrics.persistSeconds('batch', Math.max(0, seconds - scoreSeconds));
+    if (outcome.replayed) return;
+    const { ledger } = outcome;
+    metrics.batchChunk(kind, { rowsRead: ledger.rowsRead, rowsRejected: ledger.rowsRejected, rowsDuplicate: ledger.rowsDuplicate, seconds });
+    if (kind === 'timeseries') {
+      metrics.seriesAnomalies(ledger.anomalies);
+      return;
+    }
+    metrics.transactionsScored('batch', 'anomaly', ledger.anomalies);
+    metrics.transactionsScored('batch', 'normal', ledger.rowsScored - ledger.anomalies);
+    metrics.transactionsScored('batch', 'unscored', ledger.rowsOk - ledger.rowsScored);
+  }
 
   /** The block of whole records from `offset`: at least `chunkBytes` unless the file ends first. */
   async function readBlock(input: IngestBatchInput, offset: number, chunkBytes: number): Promise<{ block: Buffer; end: number; atEnd: boolean }> {
@@ -209,9 +231,17 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       cutoffLine: plan.cutoffLine,
       scoring: deps.scoring,
     };
+    const started = performance.now();
+    let planSeconds = 0;
     const outcome = await withStore('applyTransactionChunk', () =>
-      batches.applyTransactionChunk(position, keys, (snapshot) => planTransactionChunk(rows, rejects, context, snapshot)),
+      batches.applyTransactionChunk(position, keys, (snapshot) => {
+        const planStarted = performance.now();
+        const planned = planTransactionChunk(rows, rejects, context, snapshot);
+        planSeconds += secondsSince(planStarted);
+        return planned;
+      }),
     );
+    reportChunk('transactions', outcome, started, planSeconds);
     return { ...outcome, done: atEnd, seriesAnomalies: [], period: null };
   }
 
@@ -276,6 +306,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       let period: number | null = null;
       const step = plan.windowPoints - 2 * context;
       const stop = tail.length + decided;
+      const detectStarted = performance.now();
       for (let start = tail.length; start < stop; start += step) {
         const keepTo = Math.min(stop, start + step);
         const from = Math.max(0, start - context);
@@ -334,7 +365,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       const endOffset = cutRecord < records.length ? request.offset + starts[cutRecord] : end;
       const endLine = cutRecord < records.length ? cutLine - 1 : request.line + countLines(block) - 1;
       const position = { batchId: plan.batchId, chunkNo: request.chunkNo, startOffset: request.offset, endOffset, endLine };
+      const detectSeconds = secondsSince(detectStarted);
       const outcome = await withStore('applySeriesChunk', () => batches.applySeriesChunk(position, seriesId, writes, keptRejects, counts));
+      reportChunk('timeseries', outcome, detectStarted, detectSeconds);
       return { ...outcome, done: atEnd && cutRecord === records.length, seriesAnomalies: outcome.replayed ? [] : anomalies, period };
     }
   }
@@ -478,12 +511,15 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       }
       const lastSeq = pending.length ? pending[pending.length - 1].seq : page.afterSeq;
       if (pending.length) await withStore('setBatchAlertStatus', () => batches.setBatchAlertStatus(page.batchId, { afterSeq: page.afterSeq, throughSeq: lastSeq }, 'pending', 'queued'));
+      metrics.alerts('queued', 'batch', pending.length);
       return { queued: pending.length, lastSeq, done: pending.length < page.limit };
     },
 
     /** Compensation when the queue stays down: the anomalies stay stored, marked for the failed-alert schedule. */
     async markBatchAlertsFailed(batchId: string): Promise<number> {
-      return withStore('setBatchAlertStatus', () => batches.setBatchAlertStatus(batchId, { afterSeq: 0, throughSeq: Number.MAX_SAFE_INTEGER }, 'pending', 'failed'));
+      const failed = await withStore('setBatchAlertStatus', () => batches.setBatchAlertStatus(batchId, { afterSeq: 0, throughSeq: Number.MAX_SAFE_INTEGER }, 'pending', 'failed'));
+      metrics.alerts('queue_failed', 'batch', failed);
+      return failed;
     },
 
     /** The batch's summary, stored in its row and returned by the workflow. */
@@ -495,7 +531,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     }): Promise<BatchResult> {
       const { plan } = args;
       const record = await withStore('getBatch', () => batches.getBatch(plan.batchId));
-      if (!record) throw ApplicationFailure.create({ type: 'PermanentStoreError', message: `no batch ${plan.batchId}`, nonRetryable: true });
+      if (!record) throw ApplicationFailure.create({ type: FAILURE.permanentStore, message: `no batch ${plan.batchId}`, nonRetryable: true });
       const summary = plan.layout.kind === 'transactions' && plan.options.mode !== 'fit' ? await withStore('summarize', () => batches.summarize(plan.batchId, RESULT_ANOMALIES)) : null;
       // The result travels as one Temporal payload: it stays far below 256 KB whatever the file spans.
       const transactions = summary && { ...summary, perDay: summary.perDay.slice(-MAX_RESULT_DAYS), perCategory: summary.perCategory.slice(0, MAX_RESULT_CATEGORIES) };

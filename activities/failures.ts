@@ -1,10 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { InvalidInputError } from '../contracts/transaction';
+import { FAILURE } from '../contracts/failures';
 
 /** Bad input as a failure Temporal will not retry; details carry the {field, message} issues. */
 export function invalidInput(error: InvalidInputError): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'InvalidInput', message: error.message, nonRetryable: true, details: [error.issues] });
+  return ApplicationFailure.create({ type: FAILURE.invalidInput, message: error.message, nonRetryable: true, details: [error.issues] });
 }
 
 /**
@@ -20,7 +21,7 @@ export function storeGuard(isTransientStoreError: (err: unknown) => boolean) {
       if (isTransientStoreError(err)) throw err;
       const message = err instanceof Error ? err.message : String(err);
       throw ApplicationFailure.create({
-        type: 'PermanentStoreError',
+        type: FAILURE.permanentStore,
         message: `${step} failed permanently: ${message}`,
         nonRetryable: true,
         cause: err instanceof Error ? err : undefined,

@@ -20,6 +20,7 @@ import { type ComputeResult, type ComputeTask, runComputeTask } from './model-co
 import type { ModelCompute } from './model-compute-pool';
 import type { ModelRecord, ModelStore, NewModelResult } from './ports';
 import { invalidInput, storeGuard } from './failures';
+import { FAILURE } from '../contracts/failures';
 
 export interface ModelActivityDeps {
   models: ModelStore;
@@ -75,7 +76,7 @@ export const MAX_LISTED_MODELS = 1_000;
 
 export function modelNotFound(key: ModelKey): ApplicationFailure {
   return ApplicationFailure.create({
-    type: 'ModelNotFound',
+    type: FAILURE.modelNotFound,
     message: `no model ${key.runId} for tenant ${key.tenant}`,
     nonRetryable: true,
     details: [key],
@@ -84,7 +85,7 @@ export function modelNotFound(key: ModelKey): ApplicationFailure {
 
 /** Another write of the same model got in between read and save: retried, it re-reads. */
 function staleModel(key: ModelKey): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'ModelVersionConflict', message: `model ${key.tenant}/${key.runId} changed while this write ran`, nonRetryable: false });
+  return ApplicationFailure.create({ type: FAILURE.modelVersionConflict, message: `model ${key.tenant}/${key.runId} changed while this write ran`, nonRetryable: false });
 }
 
 export function toModelInfo(model: ModelRecord): ModelInfo {

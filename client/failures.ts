@@ -2,6 +2,7 @@ import { ApplicationFailure, TimeoutFailure, WorkflowFailedError, isGrpcServiceE
 import { z } from 'zod';
 import { InvalidInputError } from '../contracts/transaction';
 import { BatchFailedError } from '../contracts/batch';
+import { FAILURE } from '../contracts/failures';
 
 /**
  * What went wrong with a call through the SDK, sorted into the few cases a caller acts on differently.
@@ -85,10 +86,10 @@ export function classifyFailure(err: unknown): ArgusFailure {
   for (const link of chain) {
     if (link instanceof BatchFailedError) return link.badInput ? { kind: 'invalid_input', message: link.message, issues: [] } : { kind: 'workflow_failed', message: link.message };
     if (link instanceof InvalidInputError) return { kind: 'invalid_input', message: link.message, issues: link.issues };
-    if (link instanceof ApplicationFailure && link.type === 'InvalidInput') {
+    if (link instanceof ApplicationFailure && link.type === FAILURE.invalidInput) {
       return { kind: 'invalid_input', message: link.message, issues: invalidInputFrom(link).issues };
     }
-    if (link instanceof ApplicationFailure && link.type === 'PermanentStoreError') {
+    if (link instanceof ApplicationFailure && link.type === FAILURE.permanentStore) {
       return { kind: 'store_failed', message: link.message };
     }
   }

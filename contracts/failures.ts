@@ -10,6 +10,8 @@ export const FAILURE = {
   modelNotFound: 'ModelNotFound',
   /** A CSV batch that failed for good; it was compensated and its row says why. */
   batchFailed: 'BatchFailed',
+  /** A model changed while a write to it ran: retried, the write reads the new version. */
+  modelVersionConflict: 'ModelVersionConflict',
 } as const;
 
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];

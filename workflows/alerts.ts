@@ -1,15 +1,9 @@
 import { ActivityFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { STEP } from './step-options';
 
-const steps = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumAttempts: 8, nonRetryableErrorTypes: ['PermanentStoreError'] },
-});
-
-const alerts = proxyActivities<Activities>({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '250ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
-});
+const steps = proxyLocalActivities<Activities>(STEP.alertBookkeeping);
+const alerts = proxyActivities<Activities>(STEP.transactionAlert);
 
 export interface RetryFailedAlertsResult {
   retried: number;

@@ -1,11 +1,9 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { STEP } from './step-options';
 import type { ThresholdOverride } from '../activities/transaction-activities';
 
-const steps = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumAttempts: 8, nonRetryableErrorTypes: ['InvalidInput', 'PermanentStoreError'] },
-});
+const steps = proxyLocalActivities<Activities>(STEP.baselineWrite);
 
 export interface BaselineRow {
   userId: number;

@@ -1,7 +1,7 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, log, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES as SA } from '../contracts/search-attributes';
 import type { Activities } from '../activities';
-import type { PersistedTransaction, ScoringContext } from '../activities/transaction-activities';
+import type { PersistedTransaction, ScoreOutcome, ScoringContext } from '../activities/transaction-activities';
 import type { StoredTransaction } from '../activities/ports';
 import {
   type AlertOutcome,
@@ -10,35 +10,33 @@ import {
   InvalidInputError,
   parseScoreTransactionRequest,
 } from '../contracts/transaction';
+import { FAILURE } from '../contracts/failures';
+import { STEP } from './step-options';
 
 /**
  * Short database and compute steps run as local activities: they stay inside the worker's workflow
  * task, so a normal transaction costs one workflow task instead of four activity round trips.
  */
-const steps = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: {
-    initialInterval: '50ms',
-    backoffCoefficient: 2,
-    maximumInterval: '2s',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: ['InvalidInput', 'PermanentStoreError'],
-  },
-});
+const steps = proxyLocalActivities<Activities>(STEP.transaction);
 
 /** The queue gets a bounded retry budget; when it is spent, the transaction is marked for a later retry. */
-const alerts = proxyActivities<Activities>({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '250ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
-});
+const alerts = proxyActivities<Activities>(STEP.transactionAlert);
+
+/**
+ * What a starter asks of a run beyond the transaction. indexUserId false: the user id is not a search
+ * attribute, which Temporal stores in clear (ArgusClient sends it when payloads are encrypted, ARGUS_CODEC_KEYS).
+ */
+export interface ScoreTransactionOptions {
+  indexUserId?: boolean;
+}
 
 /** parse → fetch baseline stats → score → persist → alert if anomalous. */
-export async function scoreTransaction(request: unknown): Promise<ScoreTransactionResponse> {
+export async function scoreTransaction(request: unknown, options: ScoreTransactionOptions = {}): Promise<ScoreTransactionResponse> {
   const txn = parseTransaction(request);
   // Findable in the UI and `temporal workflow list --query`, however the run was started.
   upsertSearchAttributes([
     { key: SA.kind, value: 'transaction' },
-    { key: SA.userId, value: txn.userId },
+    ...(options.indexUserId === false ? [] : [{ key: SA.userId, value: txn.userId }]),
     { key: SA.categoryId, value: txn.categoryId },
   ]);
   const context = await steps.fetchStats(txn.userId, txn.categoryId);
@@ -50,7 +48,7 @@ export async function scoreTransaction(request: unknown): Promise<ScoreTransacti
   ]);
   upsertMemo({ amount: stored.amount, zScore: stored.zScore });
   const alert = await alertIfAnomalous(stored);
-  return toResponse(stored, context, alert);
+  return toResponse(stored, context, alert, outcome);
 }
 
 /**
@@ -72,7 +70,7 @@ function parseTransaction(raw: unknown): TransactionInput {
     };
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
-    throw ApplicationFailure.create({ type: 'InvalidInput', message: err.message, nonRetryable: true, details: [err.issues] });
+    throw ApplicationFailure.create({ type: FAILURE.invalidInput, message: err.message, nonRetryable: true, details: [err.issues] });
   }
 }
 
@@ -100,7 +98,7 @@ async function alertIfAnomalous(stored: StoredTransaction): Promise<AlertOutcome
  * threshold that were not stored and have likely moved since (a normal amount is folded into its baseline):
  * those are null rather than today's, which would not explain the stored z-score.
  */
-function toResponse(stored: PersistedTransaction, context: ScoringContext, alert: AlertOutcome): ScoreTransactionResponse {
+function toResponse(stored: PersistedTransaction, context: ScoringContext, alert: AlertOutcome, outcome: ScoreOutcome): ScoreTransactionResponse {
   if (stored.storedBefore) {
     return {
       user_id: stored.userId,
@@ -112,6 +110,8 @@ function toResponse(stored: PersistedTransaction, context: ScoringContext, alert
       alert,
       baseline: null,
       threshold: null,
+      detector: stored.detector,
+      scoring: null,
       already_stored: true,
     };
   }
@@ -127,5 +127,16 @@ function toResponse(stored: PersistedTransaction, context: ScoringContext, alert
       ? { mean: context.baseline.mean, std_dev: context.baseline.stdDev, sample_count: context.baseline.sampleCount }
       : null,
     threshold: context.zThreshold,
+    detector: stored.detector,
+    scoring: outcome.scoring
+      ? {
+          method: outcome.scoring.method,
+          cold_start: outcome.scoring.coldStart,
+          baseline_scope: outcome.scoring.scope,
+          center: outcome.scoring.center,
+          scale: outcome.scoring.scale,
+          sample_count: outcome.scoring.sampleCount,
+        }
+      : null,
   };
 }

@@ -1,11 +1,50 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
-import { NON_RETRYABLE } from '../contracts/failures';
+import { FAILURE, NON_RETRYABLE } from '../contracts/failures';
 
 /**
  * Activity options by kind of step, in one place. Timeouts say how long one attempt of that kind may
  * take; retries back off exponentially and stop on the failure types no retry can cure.
  */
 export const STEP = {
+  /**
+   * A single transaction's short database and compute steps (fetch baseline, score, persist): local activities,
+   * so a normal transaction costs one workflow task instead of four activity round trips.
+   */
+  transaction: {
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8, nonRetryableErrorTypes: [FAILURE.invalidInput, FAILURE.permanentStore] },
+  } satisfies LocalActivityOptions,
+
+  /**
+   * Putting one transaction's alert on the queue: a bounded budget, after which the transaction is marked
+   * failed for a later retry (retryFailedAlerts, re-scoring) instead of holding its workflow open.
+   */
+  transactionAlert: {
+    startToCloseTimeout: '15s',
+    retry: { initialInterval: '250ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 5 },
+  } satisfies ActivityOptions,
+
+  /** Baseline and threshold writes (import, set): one store transaction each; bad input is not retried. */
+  baselineWrite: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumAttempts: 8, nonRetryableErrorTypes: [FAILURE.invalidInput, FAILURE.permanentStore] },
+  } satisfies LocalActivityOptions,
+
+  /** The failed-alert sweep's reads and marks in the store. */
+  alertBookkeeping: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumAttempts: 8, nonRetryableErrorTypes: [FAILURE.permanentStore] },
+  } satisfies LocalActivityOptions,
+
+  /**
+   * Time-series detection: pure compute on the data the request carries, one local activity. Entire-series
+   * detection of 100,000 points takes well under a second; the rest is headroom for a busy worker.
+   */
+  timeSeriesDetect: {
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE.invalidInput] },
+  } satisfies LocalActivityOptions,
+
   /** Short reads of the store (batch status, lists): one local activity inside the workflow task. */
   read: {
     startToCloseTimeout: '30s',
@@ -48,6 +87,15 @@ export const STEP = {
   modelDetect: {
     startToCloseTimeout: '2m',
     retry: { initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 8, nonRetryableErrorTypes: NON_RETRYABLE },
+  } satisfies LocalActivityOptions,
+
+  /**
+   * One streaming time-series call: read a series' state, step its points, compare-and-swap the state.
+   * A conflict with a concurrent call on the same series is retried (the retry reads the other's state).
+   */
+  streamStep: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '20ms', backoffCoefficient: 2, maximumInterval: '1s', maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
   } satisfies LocalActivityOptions,
 
   /** Model reads and deletes (main queue): short store calls. */

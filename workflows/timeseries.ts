@@ -1,5 +1,6 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { STEP } from './step-options';
 import type { PackedTimeSeriesResult, TimeSeriesDetectionInput } from '../contracts/timeseries';
 
 /**
@@ -7,11 +8,7 @@ import type { PackedTimeSeriesResult, TimeSeriesDetectionInput } from '../contra
  * single workflow task. Bad input fails at once (InvalidInput is not retried); anything else, such as a
  * worker dying mid-run, is retried.
  */
-const detection = proxyLocalActivities<Activities>({
-  // Entire-series detection of 100,000 points takes well under a second; the rest is headroom for a busy worker.
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
-});
+const detection = proxyLocalActivities<Activities>(STEP.timeSeriesDetect);
 
 /**
  * Entire-series, last-point or change-point detection (Azure Anomaly Detector's three calls). The result
