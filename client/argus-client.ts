@@ -9,7 +9,6 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import {
   type ScoreTransactionRequest,
   type ScoreTransactionResponse,
@@ -17,10 +16,11 @@ import {
 } from '../contracts/transaction';
 import { type ArgusConfig, loadConfig } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
+import { argusDataConverter } from '../infra/codec/data-converter';
 import type { RetryFailedAlertsResult } from '../workflows/alerts';
 import type { BaselineRow } from '../workflows/baselines';
-import type { ThresholdOverride } from '../activities/transaction-activities';
-import type { importBaselines, retryFailedAlerts, scoreTransaction, setThreshold } from '../workflows';
+import type { ScoringOverrideInput, ThresholdOverride } from '../activities/transaction-activities';
+import type { importBaselines, retryFailedAlerts, scoreTransaction, setScoringMethod, setThreshold } from '../workflows';
 import type * as modelWorkflows from '../workflows/models';
 import {
   type DeleteModelResponse,
@@ -56,6 +56,8 @@ import {
   unpackLastResult,
 } from '../contracts/timeseries';
 import type { detectTimeSeries } from '../workflows/timeseries';
+import { type StreamDetectResult, parseSeriesId, parseStreamDetectRequest } from '../contracts/timeseries-stream';
+import type { detectTimeSeriesStream, resetTimeSeriesStream } from '../workflows/timeseries-stream';
 import { applicationFailureOf, invalidInputFrom } from './failures';
 import {
   type BatchOptionsInput,
@@ -71,10 +73,11 @@ import {
   parseBatchOptions,
 } from '../contracts/batch';
 import { FAILURE } from '../contracts/failures';
-import { AzureBatchBlobs, type BatchBlobs } from '../infra/blob/batch-blobs';
+import type { BatchBlobs } from '../infra/blob/batch-blobs';
+import { lazyBatchBlobs } from '../infra/blob/lazy-batch-blobs';
 import type * as batchWorkflows from '../workflows/batch';
 
-export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow, ThresholdOverride };
+export type { ScoreTransactionRequest, ScoreTransactionResponse, RetryFailedAlertsResult, BaselineRow, ThresholdOverride, ScoringOverrideInput };
 export type { DeleteModelResponse, DetectResponse, ModelInfo, ModelKey, ResultsPage };
 export type { ChangePointResult, EntireDetectResult, LastDetectResult };
 export type { BatchOptionsInput, BatchProgress, BatchRecord, BatchReject, BatchResult, BatchStatus };
@@ -137,7 +140,7 @@ function rethrowModelFailure(err: unknown, key: ModelKey): never {
 
 /** Bad input found by the worker as the SDK's InvalidInputError, naming the field. */
 function rethrowInvalidInput(err: unknown): never {
-  const invalid = err instanceof WorkflowFailedError ? applicationFailureOf(err, 'InvalidInput') : undefined;
+  const invalid = err instanceof WorkflowFailedError ? applicationFailureOf(err, FAILURE.invalidInput) : undefined;
   throw invalid ? invalidInputFrom(invalid) : err;
 }
 
@@ -180,6 +183,8 @@ export class ArgusClient {
     readonly batch: { taskQueue: string; blobs: BatchBlobs; localWorkers: boolean },
     /** Model fits, updates and detections: their task queue (the training worker's) and the bounds checked before one starts. */
     readonly modelWork: { taskQueue: string; limits: ModelLimits },
+    /** False when payloads are encrypted: a search attribute is stored in clear, so runs do not index the user id. */
+    private readonly indexUserIds: boolean = true,
   ) {}
 
   /**
@@ -190,21 +195,24 @@ export class ArgusClient {
   static async connect(options: { config?: ArgusConfig; connection?: ConnectionLike; taskQueue?: string } = {}): Promise<ArgusClient> {
     const config = options.config ?? loadConfig();
     const connection = options.connection ?? (await Connection.connect(temporalConnectionOptions(config.temporal)));
-    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+    // Encrypts every payload when ARGUS_CODEC_KEYS is set: the gateway, the CLI and schedules all come through here.
+    const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter: argusDataConverter(config.codec) });
     const owned = options.connection ? null : (connection as Connection);
     return new ArgusClient(
       temporal,
       options.taskQueue ?? config.temporal.taskQueue,
       owned,
-      connection instanceof NativeConnection,
+      // A worker's NativeConnection (checked without loading @temporalio/worker, which the CLI never needs).
+      !(connection instanceof Connection),
       config.models.maxBodyBytes,
       config.timeSeries.maxPoints,
       {
         taskQueue: config.temporal.batchTaskQueue,
-        blobs: AzureBatchBlobs.fromConfig(config),
+        blobs: lazyBatchBlobs(config),
         localWorkers: config.sql.kind === 'sqlite' && /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(config.temporal.address),
       },
       { taskQueue: config.temporal.trainingTaskQueue, limits: config.models },
+      !config.codec,
     );
   }
 
@@ -217,7 +225,7 @@ export class ArgusClient {
       return await this.temporal.workflow.execute<typeof scoreTransaction>('scoreTransaction', {
         taskQueue: this.taskQueue,
         workflowId,
-        args: [{ ...request, transaction_id: transactionId }],
+        args: this.indexUserIds ? [{ ...request, transaction_id: transactionId }] : [{ ...request, transaction_id: transactionId }, { indexUserId: false }],
         // A completed run is final; a failed one may be submitted again.
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         workflowIdConflictPolicy: 'USE_EXISTING',
@@ -237,6 +245,23 @@ export class ArgusClient {
       workflowId: `import-baselines-${crypto.randomUUID()}`,
       args: [rows],
     });
+  }
+
+  /**
+   * Sets the scoring method (zscore, log-z, robust-z) and cold start of a user, a category or one (user,
+   * category); null in a field removes it, so the wider scope (or ARGUS_SCORING_METHOD / ARGUS_COLD_START)
+   * decides. Per field, the most specific scope wins.
+   */
+  async setScoringMethod(override: ScoringOverrideInput): Promise<void> {
+    try {
+      await this.temporal.workflow.execute<typeof setScoringMethod>('setScoringMethod', {
+        taskQueue: this.taskQueue,
+        workflowId: `set-scoring-method-${crypto.randomUUID()}`,
+        args: [override],
+      });
+    } catch (err) {
+      rethrowInvalidInput(err);
+    }
   }
 
   /** Sets (or with null, removes) the z threshold of a user, a category or one (user, category); most specific wins. */
@@ -435,6 +460,43 @@ export class ArgusClient {
   /** Azure's `/timeseries/changepoint/detect`: where the level shifts, with a confidence for each. */
   async detectChangePoints(request: unknown): Promise<ChangePointResult> {
     return unpackChangePointResult(await this.detectSeries('changepoint', request));
+  }
+
+  // ── streaming time series (state per series, kept by Argus) ──
+
+  /**
+   * The newest point(s) of a named series, judged against the state Argus keeps for it: one verdict per
+   * point (Azure's last-point fields plus isChangePoint, warmingUp, ignored). See contracts/timeseries-stream.ts.
+   */
+  async detectStream(seriesId: string, request: unknown): Promise<StreamDetectResult> {
+    const id = parseSeriesId(seriesId);
+    const parsed = parseStreamDetectRequest(request);
+    try {
+      return await this.temporal.workflow.execute<typeof detectTimeSeriesStream>('detectTimeSeriesStream', {
+        taskQueue: this.taskQueue,
+        // Repeats are harmless (points already applied are answered `ignored`), so each call is its own run.
+        workflowId: `timeseries-stream/${id}/${crypto.randomUUID()}`,
+        args: [{ seriesId: id, request: parsed }],
+        requestEagerStart: this.eagerStart,
+      });
+    } catch (err) {
+      rethrowInvalidInput(err);
+    }
+  }
+
+  /** Forgets a series' stream state; its next point starts afresh. */
+  async resetStream(seriesId: string): Promise<{ seriesId: string; deleted: boolean }> {
+    const id = parseSeriesId(seriesId);
+    try {
+      return await this.temporal.workflow.execute<typeof resetTimeSeriesStream>('resetTimeSeriesStream', {
+        taskQueue: this.taskQueue,
+        workflowId: `timeseries-stream-reset/${id}/${crypto.randomUUID()}`,
+        args: [id],
+        requestEagerStart: this.eagerStart,
+      });
+    } catch (err) {
+      rethrowInvalidInput(err);
+    }
   }
 
   // ── CSV batches ──

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Command, CommanderError } from 'commander';
 import { parseScoreTransactionRequest } from '../contracts/transaction';
-import { type ArgusConfig, ConfigError, loadConfig } from '../infra/config';
+import { type ArgusConfig, ConfigError, loadConfig, processEnvironment } from '../infra/config';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { ArgusClient, type BaselineRow, type ThresholdOverride } from './argus-client';
 import { type CommandContext, registerModelCommands } from './cli-models';
 import { registerTimeSeriesCommands } from './cli-timeseries';
 import { registerBatchCommands } from './cli-batches';
 import { registerScheduleCommands } from './cli-schedules';
+import { registerScoringCommands } from './cli-scoring';
 import {
   EXIT_INVALID_INPUT,
   EXIT_OK,
@@ -54,7 +55,7 @@ export interface CliIo {
 const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  env: process.env,
+  env: processEnvironment(),
   terminal: process.stderr.isTTY === true,
 };
 
@@ -223,6 +224,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   registerModelCommands(program, commandContext);
   registerTimeSeriesCommands(program, commandContext);
   registerScheduleCommands(program, commandContext);
+  registerScoringCommands(program, commandContext);
   registerBatchCommands(program, { ...commandContext, stderr: io.stderr, terminal: io.terminal === true });
 
   try {
@@ -242,7 +244,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
 }
 
 if (require.main === module) {
-  runCli(process.argv).then((code) => {
+  void runCli(process.argv).then((code) => {
     process.exitCode = code;
   });
 }

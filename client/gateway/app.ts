@@ -4,10 +4,17 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { InvalidInputError, parseScoreTransactionRequest } from '../../contracts/transaction';
 import type { Logger } from '../../infra/logger';
+import { type GatewayMetrics, noGatewayMetrics } from '../../infra/metrics/ports';
 import type { ArgusClient } from '../argus-client';
 import { type ArgusFailure, classifyFailure, withDeadline } from '../failures';
+import { AuthError, authorize, keysConfigured } from './auth';
+import { azureAnomalyDetectorRoutes } from './azure-routes';
 import { type BatchApi, batchRoutes } from './batch-routes';
+import { type CodecRoutesOptions, codecRoutes } from './codec-routes';
+import { type DashboardApi, dashboardRoutes } from './dashboard-routes';
+import { dashboardStatic } from './dashboard-static';
 import { type ModelApi, modelRoutes } from './model-routes';
+import { type ScoringSettingsApi, scoringRoutes } from './scoring-routes';
 import { type TimeSeriesApi, timeSeriesRoutes } from './timeseries-routes';
 import {
   type ErrorResponse,
@@ -101,6 +108,8 @@ export interface GatewayOptions {
   argus: Pick<ArgusClient, 'scoreTransaction'>;
   /** When set, API routes require it (Azure Functions style); docs and health stay open. */
   apiKey?: string;
+  /** tenant → key: a tenant key reaches only /api/models/<tenant>/… (see auth.ts). */
+  tenantKeys?: Readonly<Record<string, string>>;
   logger: Logger;
   /** How long a request waits for the workflow's result before answering 503 (the workflow keeps going). */
   scoreTimeoutMs?: number;
@@ -110,10 +119,18 @@ export interface GatewayOptions {
   timeSeries?: { api: TimeSeriesApi; maxPoints: number; timeoutMs?: number };
   /** When set, CSV batches are served too (/api/batches, uploads streamed to the blob container); see batch-routes.ts. */
   batches?: { api: BatchApi; maxUploadBytes: number; waitTimeoutMs?: number };
+  /** When set, the dashboard's data endpoints (/api/dashboard/...) are served too; see dashboard-routes.ts. */
+  dashboard?: { api: DashboardApi };
+  /** When set, PUT /api/scoring-settings sets the spending score per user or category; see scoring-routes.ts. */
+  scoring?: { api: ScoringSettingsApi };
   /** What GET /readyz checks; without it /readyz answers 503 (nothing to vouch for). */
   readiness?: ReadinessProbe;
+  /** When set (ARGUS_CODEC_KEYS), the Temporal codec server is served at /codec, with its own secret; see codec-routes.ts. */
+  codec?: CodecRoutesOptions;
   /** Each readiness check's time limit (default 2 s). */
   readinessTimeoutMs?: number;
+  /** Requests by route and status, and their duration, for the process's /metrics; nothing reported without it. */
+  metrics?: GatewayMetrics;
 }
 
 class HttpError extends Error {
@@ -130,31 +147,9 @@ function invalidInput(issues: { field: string; message: string }[], message?: st
   return new HttpError(400, { error: 'InvalidInput', message: summary, issues });
 }
 
-/** Hashing first gives equal-length buffers, so the comparison time says nothing about the key. */
-function sameSecret(presented: string, expected: string): boolean {
-  const digest = (value: string) => crypto.createHash('sha256').update(value, 'utf8').digest();
-  return crypto.timingSafeEqual(digest(presented), digest(expected));
-}
-
-/**
- * The key as Azure callers send it: x-functions-key (Azure Functions), Ocp-Apim-Subscription-Key (the
- * Cognitive Services SDKs, e.g. Anomaly Detector's), a Bearer token, or ?code=.
- */
-function presentedKey(request: FastifyRequest): string | undefined {
-  for (const header of ['x-functions-key', 'ocp-apim-subscription-key']) {
-    const value = request.headers[header];
-    if (typeof value === 'string' && value !== '') return value;
-  }
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  if (bearer) return bearer[1];
-  const code = (request.query as Record<string, unknown> | undefined)?.code;
-  if (typeof code === 'string' && code !== '') return code;
-  return undefined;
-}
-
-/** Request URLs are logged; the ?code= key must not be. */
+/** Request URLs are logged; the ?code= key must not be, nor the codec secret of a /codec/<secret>/ path. */
 function withoutSecrets(url: string): string {
-  return url.replace(/([?&]code=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&]code=)[^&#]*/gi, '$1[redacted]').replace(/^(\/codec\/)[^/?#]+(?=\/)/, '$1[redacted]');
 }
 
 const failureStatus: Record<ArgusFailure['kind'], { status: number; error: string }> = {
@@ -216,6 +211,7 @@ function invalidInputResponse(field: string, message: string): { status: number;
 /** The HTTP face of Argus: the finance tracker's score-transaction endpoint, backed by the SDK. */
 export function buildGateway(options: GatewayOptions): FastifyInstance {
   const { argus, apiKey, scoreTimeoutMs = DEFAULT_SCORE_TIMEOUT_MS } = options;
+  const secured = keysConfigured({ apiKey, tenantKeys: options.tenantKeys });
   const logger = options.logger.child(
     { component: 'gateway' },
     {
@@ -227,10 +223,22 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
 
   const app = Fastify({ loggerInstance: logger, bodyLimit: MAX_BODY_BYTES }) as unknown as FastifyInstance;
 
+  // The route's pattern, not the URL, labels a request: ids in paths would make a series per id.
+  const metrics = options.metrics ?? noGatewayMetrics;
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpError) return reply.status(error.statusCode).send(error.body);
     const framework = frameworkErrorResponse(error);
     const { status, body } = framework ?? failureResponse(classifyFailure(error));
+    if (status >= 500 && status !== 503) {
+      // The detail (a store's or workflow's message) stays in the log; the caller gets an id to quote.
+      const errorId = crypto.randomUUID();
+      request.log.error({ err: error, errorId, status }, 'request failed');
+      return reply.status(status).send({ error: body.error, message: `internal error; quote error id ${errorId} when reporting it`, errorId });
+    }
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ status, error: body.error, reason: body.message }, 'request rejected');
     return reply.status(status).send(body);
@@ -260,6 +268,9 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
     },
   });
   app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // The dashboard's page and bundle (open, like /docs: its data comes from /api/dashboard, behind the key).
+  app.register(dashboardStatic, { keyRequired: secured });
+  if (options.codec) app.register(codecRoutes, options.codec);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Probes call these every few seconds: their requests are not logged at info.
@@ -286,21 +297,20 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
   });
 
   app.register(async (api) => {
-    if (apiKey) {
+    if (secured) {
+      const keys = { apiKey, tenantKeys: options.tenantKeys };
       api.addHook('onRequest', async (request) => {
-        const key = presentedKey(request);
-        if (key === undefined) {
-          throw new HttpError(401, {
-            error: 'Unauthorized',
-            message: 'an API key is required: send it as x-functions-key, Ocp-Apim-Subscription-Key, Authorization: Bearer <key>, or ?code=<key>',
-          });
+        try {
+          authorize(request, keys);
+        } catch (err) {
+          if (err instanceof AuthError) throw new HttpError(err.statusCode, { error: err.code, message: err.message });
+          throw err;
         }
-        if (!sameSecret(key, apiKey)) throw new HttpError(401, { error: 'Unauthorized', message: 'the API key is not valid' });
       });
     }
 
     const errorResponses = Object.fromEntries(
-      [400, ...(apiKey ? [401] : []), 413, 500, 503].map((status) => [status, errorResponseJsonSchema]),
+      [400, ...(secured ? [401] : []), 413, 500, 503].map((status) => [status, errorResponseJsonSchema]),
     );
 
     api.post(
@@ -323,7 +333,7 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
           },
           body: scoreTransactionRequestJsonSchema,
           response: { 200: scoreTransactionResponseJsonSchema, ...errorResponses },
-          ...(apiKey ? { security: API_KEY_SECURITY } : {}),
+          ...(secured ? { security: API_KEY_SECURITY } : {}),
         },
         // The zod contract validates (below), so errors name fields the same way everywhere; the JSON
         // schemas above only document it.
@@ -349,16 +359,19 @@ export function buildGateway(options: GatewayOptions): FastifyInstance {
 
     if (options.models) {
       const { api: models, maxBodyBytes, timeoutMs } = options.models;
-      api.register(modelRoutes, { models, maxBodyBytes, timeoutMs, secured: Boolean(apiKey) });
+      api.register(modelRoutes, { models, maxBodyBytes, timeoutMs, secured });
     }
     if (options.timeSeries) {
       const { api: timeSeries, maxPoints, timeoutMs } = options.timeSeries;
-      api.register(timeSeriesRoutes, { timeSeries, maxPoints, timeoutMs, secured: Boolean(apiKey) });
+      api.register(timeSeriesRoutes, { timeSeries, maxPoints, timeoutMs, secured });
+      api.register(azureAnomalyDetectorRoutes, { timeSeries, timeoutMs });
     }
     if (options.batches) {
       const { api: batches, maxUploadBytes, waitTimeoutMs } = options.batches;
-      api.register(batchRoutes, { batches, maxUploadBytes, waitTimeoutMs, secured: Boolean(apiKey) });
+      api.register(batchRoutes, { batches, maxUploadBytes, waitTimeoutMs, secured });
     }
+    if (options.dashboard) api.register(dashboardRoutes, { dashboard: options.dashboard.api, secured });
+    if (options.scoring) api.register(scoringRoutes, { scoring: options.scoring.api, secured });
   });
 
   return app;

@@ -142,6 +142,7 @@ function fileNameFromDisposition(header: string | undefined): string | undefined
 function checkedFileName(raw: string, field: string): string {
   // Only the last path segment: a name, not a place.
   const name = raw.split(/[\\/]/).pop()!.trim();
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (name === '' || name.length > FILE_NAME_MAX || /[\x00-\x1f\x7f]/.test(name)) {
     throw issue(field, `${field} must be a file name of 1-${FILE_NAME_MAX} printable characters`);
   }

@@ -26,6 +26,19 @@ const scoreTransactionResponseSchema = z.object({
     .nullable()
     .describe('the baseline the score used; null without one, and on a repeat (not stored with the transaction)'),
   threshold: z.number().nullable().describe('|z| above this is an anomaly; null on a repeat (not stored with the transaction)'),
+  detector: z.string().optional().describe("which method scored it: zscore, log-z or robust-z, with ':category' when cold start used the category's baseline"),
+  scoring: z
+    .object({
+      method: z.enum(['zscore', 'log-z', 'robust-z']),
+      cold_start: z.boolean(),
+      baseline_scope: z.enum(['pair', 'category']).nullable(),
+      center: z.number().nullable(),
+      scale: z.number().nullable(),
+      sample_count: z.number().int(),
+    })
+    .nullable()
+    .optional()
+    .describe('how this run scored it: method, cold start, the baseline used (pair or category) and its centre and scale; null on a repeat'),
   already_stored: z
     .literal(true)
     .optional()
@@ -44,6 +57,7 @@ export const errorResponseSchema = z.object({
   issues: z
     .array(z.object({ field: z.string().describe('the request field, header or "" for the body as a whole'), message: z.string() }))
     .optional(),
+  errorId: z.string().optional().describe('on a 500: quote it when reporting the failure; the detail is in the gateway log under this id'),
 });
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
 

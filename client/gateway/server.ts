@@ -1,13 +1,21 @@
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { type ArgusConfig, ConfigError, loadConfig } from '../../infra/config';
+import { NativeConnection } from '@temporalio/worker';
+import type { ArgusConfig } from '../../infra/config';
+import type { GatewayMetrics } from '../../infra/metrics/ports';
+import { runProcess, StartupError } from '../../infra/process';
+import { temporalConnectionOptions } from '../../infra/temporal-connection';
 import { createLogger, type Logger } from '../../infra/logger';
 import { ArgusClient } from '../argus-client';
+import { openDashboard } from '../dashboard';
 import { classifyFailure } from '../failures';
+import { assertSafeBinding } from './auth';
 import { buildGateway, DEFAULT_READINESS_TIMEOUT_MS, type GatewayOptions, type ReadinessProbe } from './app';
 import { type BatchApi, DEFAULT_MAX_UPLOAD_BYTES } from './batch-routes';
+import { codecRoutesFromConfig } from './codec-routes';
 import type { ModelApi } from './model-routes';
+import type { ScoringSettingsApi } from './scoring-routes';
 import type { TimeSeriesApi } from './timeseries-routes';
 
 export interface RunningGateway {
@@ -66,7 +74,7 @@ export function sqlThroughWorker(argus: Pick<ArgusClient, 'temporal' | 'batchInf
     try {
       await argus.temporal.withAbortSignal(signal, () => argus.batchInfo('readiness-probe'));
     } catch (err) {
-      throw new Error(`SQL read through a worker on task queue ${argus.taskQueue}: ${(err as Error).message}`);
+      throw new Error(`SQL read through a worker on task queue ${argus.taskQueue}: ${(err as Error).message}`, { cause: err });
     }
     lastOk = Date.now();
   };
@@ -81,80 +89,83 @@ function urlFor(host: string, port: number): string {
 /** Starts the gateway on config.http; the local stack launcher runs it in-process with its own client. */
 export async function startGateway(
   config: ArgusConfig,
-  argus: GatewayOptions['argus'] & ModelApi & TimeSeriesApi & BatchApi,
+  argus: GatewayOptions['argus'] & ModelApi & TimeSeriesApi & BatchApi & Pick<ArgusClient, 'temporal' | 'taskQueue'> & Partial<ScoringSettingsApi>,
   logger: Logger = createLogger('gateway', config.logLevel),
   readiness?: ReadinessProbe,
+  metrics?: GatewayMetrics,
 ): Promise<RunningGateway> {
+  assertSafeBinding(config.http);
+  const dashboard = openDashboard(config, argus, logger);
   const app = buildGateway({
     argus,
     apiKey: config.http.apiKey,
+    tenantKeys: config.http.tenantKeys,
     logger,
     models: { api: argus, maxBodyBytes: config.models.maxBodyBytes },
     timeSeries: { api: argus, maxPoints: config.timeSeries.maxPoints },
     batches: { api: argus, maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES },
     readiness,
+    metrics,
+    codec: codecRoutesFromConfig(config),
+    dashboard: { api: dashboard.service },
+    scoring: argus.setScoringMethod ? { api: argus as ScoringSettingsApi } : undefined,
   });
-  await app.listen({ host: config.http.host, port: config.http.port });
+  app.addHook('onClose', () => dashboard.close());
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const { port } = app.server.address() as AddressInfo;
   const url = urlFor(config.http.host, port);
   return { url, docsUrl: `${url}/docs`, readyUrl: `${url}/readyz`, close: () => app.close() };
 }
 
-async function main(): Promise<void> {
-  let config: ArgusConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`argus gateway: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const logger = createLogger('gateway', config.logLevel);
-
-  let argus: ArgusClient;
-  try {
-    argus = await ArgusClient.connect({ config });
-  } catch (err) {
-    const failure = classifyFailure(err);
-    const hint = failure.kind === 'unavailable' ? ' (is it running? `npm start` starts a local one)' : '';
-    process.stderr.write(`argus gateway: cannot connect to Temporal at ${config.temporal.address}: ${failure.message}${hint}\n`);
-    process.exit(1);
-  }
-
-  let gateway: RunningGateway;
-  try {
-    gateway = await startGateway(config, argus, logger, createReadinessProbe(config, argus, sqlThroughWorker(argus)));
-  } catch (err) {
-    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-    const why = inUse ? `port ${config.http.port} is in use by another program: set ARGUS_HTTP_PORT` : (err as Error).message;
-    process.stderr.write(`argus gateway: cannot listen on ${config.http.host}:${config.http.port}: ${why}\n`);
-    await argus.close();
-    process.exit(1);
-  }
-  process.stdout.write(
-    `Argus gateway listening on ${gateway.url}  (POST ${gateway.url}/api/score-transaction)\nAPI docs: ${gateway.docsUrl}\nReadiness: ${gateway.readyUrl}\n`,
-  );
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping gateway');
-    gateway
-      .close()
-      .then(() => argus.close())
-      .then(
-        () => process.exit(0),
-        (err) => {
-          logger.error({ err }, 'gateway did not close cleanly');
-          process.exit(1);
-        },
+/**
+ * `npm run gateway`. Its client connects through the SDK's native connection, so the Temporal calls it
+ * makes show on its /metrics (temporal_request_*) beside its HTTP requests.
+ */
+function main(): void {
+  runProcess(
+    'gateway',
+    async ({ config, logger, metrics, metricsUrl }) => {
+      let connection: NativeConnection;
+      let argus: ArgusClient;
+      try {
+        connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+        argus = await ArgusClient.connect({ config, connection });
+      } catch (err) {
+        const failure = classifyFailure(err);
+        const hint = failure.kind === 'unavailable' ? ' (is it running? `npm start` starts a local one)' : '';
+        throw new StartupError(`cannot connect to Temporal at ${config.temporal.address}: ${failure.message}${hint}`);
+      }
+      const closeClient = async () => {
+        await argus.close();
+        await connection.close();
+      };
+      let gateway: RunningGateway;
+      try {
+        gateway = await startGateway(config, argus, logger, createReadinessProbe(config, argus, sqlThroughWorker(argus)), metrics.gateway);
+      } catch (err) {
+        await closeClient();
+        const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        const why = inUse ? `port ${config.http.port} is in use by another program: set ARGUS_HTTP_PORT` : (err as Error).message;
+        throw new StartupError(`cannot listen on ${config.http.host}:${config.http.port}: ${why}`);
+      }
+      process.stdout.write(
+        `Argus gateway listening on ${gateway.url}  (POST ${gateway.url}/api/score-transaction)\nAPI docs: ${gateway.docsUrl}\nReadiness: ${gateway.readyUrl}\n${metricsUrl ? `Metrics: ${metricsUrl}\n` : ''}`,
       );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+      return {
+        async stop() {
+          await gateway.close();
+          await closeClient();
+        },
+      };
+    },
+    // Before connecting anywhere: a refused binding is a configuration mistake, exit 2 like the others.
+    { check: (config) => assertSafeBinding(config.http) },
+  );
 }
 
-if (require.main === module) void main();
+if (require.main === module) main();

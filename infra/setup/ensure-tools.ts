@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { processEnvironment, toolEnvironment } from '../config';
 
 /**
  * Finds or installs what Argus needs beyond npm packages, so a fresh machine needs nothing by hand:
@@ -11,7 +12,7 @@ export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.
 const say = (line: string) => process.stderr.write(`[argus setup] ${line}\n`);
 
 function onPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+  for (const dir of toolEnvironment().searchPath) {
     const candidate = path.join(dir, command);
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
@@ -32,7 +33,7 @@ function goBinDir(): string | null {
 
 /** `temporal` from PATH, else from Go's bin directory, else built with `go install` (a few minutes, once). */
 export function ensureTemporalCli(): string {
-  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+  const fromEnv = toolEnvironment().temporalCliPath;
   if (fromEnv && fs.existsSync(fromEnv)) return fromEnv;
   const found = onPath('temporal');
   if (found) return found;
@@ -51,7 +52,11 @@ export function ensureTemporalCli(): string {
   return built;
 }
 
-const PYTHON_IMPORT_NAMES: Record<string, string> = { 'scikit-learn': 'sklearn' };
+const PYTHON_IMPORT_NAMES: Record<string, string> = {
+  'scikit-learn': 'sklearn',
+  'azure-ai-anomalydetector': 'azure.ai.anomalydetector',
+  'azure-cognitiveservices-anomalydetector': 'azure.cognitiveservices.anomalydetector',
+};
 
 /** pip packages pinned in a requirements file beside this one, installed only when one is missing. */
 export function ensurePythonTools(file = 'python-tools.txt'): void {
@@ -76,7 +81,64 @@ export function ensurePythonTools(file = 'python-tools.txt'): void {
   if (pip.status !== 0) throw new Error(`pip install -r ${requirements} failed`);
 }
 
+/**
+ * promtool (Prometheus's checker, for the scrape config and rules in infra/prometheus) from PATH, else
+ * Debian's `prometheus` package through apt-get (as root, or with sudo). Returns null where neither works:
+ * the promtool test then fails, saying how to install it.
+ */
+export function ensurePromtool(): string | null {
+  const found = onPath('promtool');
+  if (found) return found;
+  const aptGet = onPath('apt-get');
+  if (!aptGet) {
+    say('promtool not found and apt-get is not available: install Prometheus (promtool) for the metrics config test');
+    return null;
+  }
+  const asRoot = process.getuid?.() === 0;
+  const sudo = asRoot ? null : onPath('sudo');
+  if (!asRoot && !sudo) {
+    say('promtool not found: run `apt-get install -y prometheus` as root for the metrics config test');
+    return null;
+  }
+  const run = (args: string[]) =>
+    spawnSync(asRoot ? aptGet : sudo!, asRoot ? args : ['-n', aptGet, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: processEnvironment({ DEBIAN_FRONTEND: 'noninteractive' }) });
+  say('installing promtool: apt-get install -y prometheus');
+  if (run(['install', '-y', 'prometheus']).status !== 0) {
+    run(['update']);
+    run(['install', '-y', 'prometheus']);
+  }
+  return onPath('promtool');
+}
+
+/** Debian's Chromium, where its package puts it: the dashboard's browser tests drive it with playwright-core. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * Chromium for the dashboard's browser tests: Debian's `chromium` package through apt-get (as root, or with
+ * sudo) when missing. Returns null where that is not possible; the browser tests then fail saying so.
+ */
+export function ensureChromium(): string | null {
+  if (fs.existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  const aptGet = onPath('apt-get');
+  const asRoot = process.getuid?.() === 0;
+  const sudo = asRoot ? null : onPath('sudo');
+  if (!aptGet || (!asRoot && !sudo)) {
+    say(`Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install -y chromium) for the dashboard's browser tests`);
+    return null;
+  }
+  const run = (args: string[]) =>
+    spawnSync(asRoot ? aptGet : sudo!, asRoot ? args : ['-n', aptGet, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: processEnvironment({ DEBIAN_FRONTEND: 'noninteractive' }) });
+  say('installing Chromium for the dashboard tests: apt-get install -y chromium');
+  if (run(['install', '-y', '-q', 'chromium']).status !== 0) {
+    run(['update', '-q']);
+    run(['install', '-y', '-q', 'chromium']);
+  }
+  return fs.existsSync(CHROMIUM_PATH) ? CHROMIUM_PATH : null;
+}
+
 if (require.main === module) {
+  ensurePromtool();
+  ensureChromium();
   const cli = ensureTemporalCli();
   say(`Temporal CLI: ${cli}`);
   ensurePythonTools();

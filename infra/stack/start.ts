@@ -2,13 +2,15 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { ReadinessProbe } from '../../client/gateway/app';
 import { AzuriteQueueService, type AzuriteServiceKind } from '../azurite';
-import { type ArgusConfig, ConfigError, loadConfig } from '../config';
-import { createLogger } from '../logger';
+import { type ArgusConfig, processEnvironment } from '../config';
+import { configureLogging, createLogger } from '../logger';
+import { loadProcessConfig } from '../process/process-config';
 import { startCaptureServer } from '../mail/capture-server';
 import { canConnect, portIsFree } from '../net';
 import { BATCH_WORKER_NODE_FLAGS, TRAINING_WORKER_NODE_FLAGS, nodeArgsFor, siblingEntry } from '../process-flags';
 import { ensureTemporalCli } from '../setup/ensure-tools';
 import { launchTemporalDevServer } from '../temporal-dev-server';
+import { codecTokenFile, uiCodecEndpoint } from '../codec/codec-auth';
 import { acquireLock, findStackOnPorts, type HeldLock, type StackLock } from './lock';
 import { type Supervised, supervise } from './supervisor';
 
@@ -33,16 +35,31 @@ interface PlannedPort {
   port: number;
 }
 
+/** npm start's metrics addresses: this process (worker, dispatcher, gateway) on the base port, each worker child on the next ones. */
+const DEFAULT_METRICS_BASE_PORT = 9464;
+const METRICS_PORT_OFFSET = { stack: 0, batchWorker: 1, trainingWorker: 2 } as const;
+
+function metricsPort(config: ArgusConfig, part: keyof typeof METRICS_PORT_OFFSET): number {
+  return (config.metrics.port ?? DEFAULT_METRICS_BASE_PORT) + METRICS_PORT_OFFSET[part];
+}
+
+function metricsUrl(config: ArgusConfig, port: number): string {
+  const host = config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
+}
+
 /** The batch worker runs in a process of its own, so a large file never takes the event loop single transactions use. */
-function spawnBatchWorker() {
+function spawnBatchWorker(config: ArgusConfig) {
   const entry = siblingEntry(__dirname, '../../workers/batch-worker');
-  return spawn(process.execPath, nodeArgsFor(entry, BATCH_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  const env = processEnvironment({ ARGUS_METRICS_PORT: String(metricsPort(config, 'batchWorker')) });
+  return spawn(process.execPath, nodeArgsFor(entry, BATCH_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env });
 }
 
 /** The training worker too: a 20-second model fit never takes the event loop single transactions use. */
-function spawnTrainingWorker() {
+function spawnTrainingWorker(config: ArgusConfig) {
   const entry = siblingEntry(__dirname, '../../workers/training-worker');
-  return spawn(process.execPath, nodeArgsFor(entry, TRAINING_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  const env = processEnvironment({ ARGUS_METRICS_PORT: String(metricsPort(config, 'trainingWorker')) });
+  return spawn(process.execPath, nodeArgsFor(entry, TRAINING_WORKER_NODE_FLAGS), { stdio: ['ignore', 'inherit', 'inherit'], env });
 }
 
 function isLocalTemporal(config: ArgusConfig): { host: string; port: number } | null {
@@ -64,6 +81,9 @@ function plannedPorts(config: ArgusConfig, temporal: { host: string; port: numbe
   }
   if (!config.email.apiKey) ports.push({ variable: 'ARGUS_CAPTURE_PORT', what: 'email capture server', host: '127.0.0.1', port: config.email.capturePort });
   ports.push({ variable: 'ARGUS_HTTP_PORT', what: 'HTTP gateway', host: config.http.host, port: config.http.port });
+  for (const [part, what] of [['stack', 'metrics of the worker, dispatcher and gateway'], ['batchWorker', 'batch worker metrics (ARGUS_METRICS_PORT + 1)'], ['trainingWorker', 'training worker metrics (ARGUS_METRICS_PORT + 2)']] as const) {
+    ports.push({ variable: 'ARGUS_METRICS_PORT', what, host: config.metrics.host, port: metricsPort(config, part) });
+  }
   return ports;
 }
 
@@ -78,16 +98,9 @@ function printRunning(running: StackLock, note?: string): void {
 }
 
 async function main(): Promise<void> {
-  let config: ArgusConfig;
-  let backoffMs: number;
-  try {
-    config = loadConfig();
-    backoffMs = config.stack.restartBackoffMs;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`argus: ${err.message}\n`);
-    process.exit(2);
-  }
+  const config = loadProcessConfig('stack');
+  const backoffMs = config.stack.restartBackoffMs;
+  configureLogging(config);
   const log = createLogger('argus', config.logLevel);
   const local = isLocalTemporal(config);
   const planned = plannedPorts(config, local);
@@ -208,6 +221,8 @@ async function main(): Promise<void> {
         port: local.port,
         uiPort: config.temporal.uiPort,
         logFile: path.join(config.home, 'temporal.log'),
+        // Encrypted payloads: the UI decodes them through the gateway's codec route (secret in the path, see codec-auth.ts).
+        uiCodecEndpoint: config.codec ? uiCodecEndpoint(config) : undefined,
       };
       if (temporalUp) {
         lines.push(['Temporal', `${config.temporal.address} (already running, reused)`]);
@@ -215,7 +230,7 @@ async function main(): Promise<void> {
         parts.temporal = await keep('Temporal dev server', 'temporal', options.dbFile, () => launchTemporalDevServer(options));
         lines.push(['Temporal', `${local.host}:${local.port}`]);
       }
-      lines.push(['Temporal UI', `http://${local.host}:${config.temporal.uiPort}`]);
+      lines.push(['Temporal UI', `http://${local.host}:${config.temporal.uiPort}${config.codec && !temporalUp ? ' (decodes encrypted payloads)' : ''}`]);
     } else {
       lines.push(['Temporal', `${config.temporal.address} (namespace ${config.temporal.namespace})`]);
     }
@@ -252,22 +267,29 @@ async function main(): Promise<void> {
 
     // Loaded only now: a second `npm start` that finds this one running answers without them.
     // (require, not import(): tsx leaves import() to Node's ESM loader, which does not resolve these paths.)
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded late on purpose, see above */
     const { ArgusClient } = require('../../client/argus-client') as typeof import('../../client/argus-client');
     const { createReadinessProbe, startGateway } = require('../../client/gateway/server') as typeof import('../../client/gateway/server');
     const { ensureSchedules } = require('../../client/schedules') as typeof import('../../client/schedules');
     const { startDispatcher } = require('../../workers/dispatcher') as typeof import('../../workers/dispatcher');
     const { startWorker } = require('../../workers/worker') as typeof import('../../workers/worker');
-    const worker = await startWorker(config);
+    const { installTemporalRuntime } = require('../process/runtime') as typeof import('../process/runtime');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    // The Temporal runtime of this process (worker, dispatcher and gateway): logs, and the SDK's Prometheus
+    // exporter carrying Argus's series too. Signals are this launcher's to handle (stopAll), not the SDK's.
+    const stackMetricsPort = metricsPort(config, 'stack');
+    const runtime = installTemporalRuntime({ config: { ...config, metrics: { host: config.metrics.host, port: stackMetricsPort } }, role: 'stack', shutdownSignals: [] });
+    const worker = await startWorker(config, { metrics: runtime.metrics.activities });
     stops.push(['worker', () => worker.stop()]);
     lines.push(['Worker', `task queue ${config.temporal.taskQueue}`]);
 
-    const batchWorker = await keep('batch worker', 'batch worker', 'batch-worker', async () => spawnBatchWorker());
+    const batchWorker = await keep('batch worker', 'batch worker', 'batch-worker', async () => spawnBatchWorker(config));
     lines.push(['Batch worker', `task queue ${config.temporal.batchTaskQueue} (pid ${batchWorker.pid()})`]);
 
-    const trainingWorker = await keep('training worker', 'training worker', 'training-worker', async () => spawnTrainingWorker());
+    const trainingWorker = await keep('training worker', 'training worker', 'training-worker', async () => spawnTrainingWorker(config));
     lines.push(['Training worker', `task queue ${config.temporal.trainingTaskQueue} (pid ${trainingWorker.pid()})`]);
 
-    const dispatcher = await startDispatcher(config, { store: worker.store });
+    const dispatcher = await startDispatcher(config, { store: worker.store, metrics: runtime.metrics.dispatcher });
     stops.push(['dispatcher', () => dispatcher.stop()]);
     // A part that dies on its own takes the stack down cleanly instead of leaving child processes behind.
     for (const [name, finished] of [['worker', worker.done], ['dispatcher', dispatcher.finished]] as const) {
@@ -300,14 +322,27 @@ async function main(): Promise<void> {
       blob: whileRunning(checks.blob, parts.blob),
     };
 
-    const gateway = await startGateway(config, argus, undefined, readiness);
+    // The dashboard's bundle, built when missing or older than its sources (a second or two); a failed build
+    // leaves the API up and /dashboard saying how to build it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded late, as the parts above
+    const { ensureDashboardBuilt } = require('../setup/build-dashboard') as typeof import('../setup/build-dashboard');
+    await ensureDashboardBuilt((line) => log.info(line)).catch((err: unknown) => log.warn({ err }, 'the dashboard could not be built: run npm run build:dashboard'));
+    const gateway = await startGateway(config, argus, undefined, readiness, runtime.metrics.gateway);
     stops.push(['gateway', () => gateway.close()]);
+    lines.push(['Dashboard', `${gateway.url}/dashboard/${config.http.apiKey ? ' (asks once for the ARGUS_API_KEY key)' : ''}`]);
     lines.push(['HTTP gateway', `${gateway.url}/api/score-transaction`]);
     lines.push(['Models API', `${gateway.url}/api/models/{tenant}/{runId}`]);
     lines.push(['Time series API', `${gateway.url}/api/timeseries/{entire|last|changepoint|csv}/detect`]);
     lines.push(['Batches API', `${gateway.url}/api/batches`]);
     lines.push(['API docs', `${gateway.url}/docs`]);
     lines.push(['Readiness', gateway.readyUrl]);
+    if (config.codec) {
+      const secret = config.codec.authToken ? '$ARGUS_CODEC_AUTH_TOKEN' : `$(cat ${codecTokenFile(config)})`;
+      lines.push(['Codec server', `${gateway.url}/codec  (temporal workflow show … --codec-endpoint ${gateway.url}/codec --codec-auth "Bearer ${secret}")`]);
+    }
+    lines.push(['Metrics (worker, dispatcher, gateway)', metricsUrl(config, stackMetricsPort)]);
+    lines.push(['Metrics (batch worker)', metricsUrl(config, metricsPort(config, 'batchWorker'))]);
+    lines.push(['Metrics (training worker)', metricsUrl(config, metricsPort(config, 'trainingWorker'))]);
   } catch (err) {
     const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
     if (inUse) {
@@ -330,4 +365,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nTry:  ./bin/argus score --user 399 --category 2310 --amount 25000\n      ./bin/argus ingest history.csv --mode fit   then   ./bin/argus ingest today.csv\n\n`);
 }
 
-main();
+main().catch((err: unknown) => {
+  process.stderr.write(`argus: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -9,7 +9,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { canConnect, freePort } from '../../infra/net';
-import { npmStartArgs } from '../support/stack-process';
+import { freeStackPorts, npmStartArgs } from '../support/stack-process';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -32,6 +32,8 @@ describe('the local stack (npm start)', function () {
       blob: await freePort(),
       capture: await freePort(),
       http: await freePort(),
+      // Three in a row: the launcher's /metrics and the batch and training workers' after it.
+      metrics: (await freeStackPorts()).metrics,
     };
     env = {
       ...process.env,
@@ -42,6 +44,7 @@ describe('the local stack (npm start)', function () {
       ARGUS_AZURITE_BLOB_PORT: String(ports.blob),
       ARGUS_CAPTURE_PORT: String(ports.capture),
       ARGUS_HTTP_PORT: String(ports.http),
+      ARGUS_METRICS_PORT: String(ports.metrics),
       LOG_LEVEL: 'warn',
       LOG_FORMAT: 'json',
     };

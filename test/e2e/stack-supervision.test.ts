@@ -289,6 +289,7 @@ describe('the local stack supervises what it starts (npm start)', function () {
   it('logs each restart in one readable line, every line one JSON object, the Temporal core\'s too, and no colour codes anywhere', () => {
     const stdout = stack!.stdout().replace(stack!.banner, '');
     const stderr = stack!.stderr();
+    // eslint-disable-next-line no-control-regex -- the escape that starts a terminal colour code
     assert.doesNotMatch(stack!.stdout() + stderr, /\x1b\[/, 'no terminal colour codes in a pipe');
     const lines = (stdout + '\n' + stderr).split('\n').filter((l) => l.trim() !== '');
     const records = lines.map((line) => {
@@ -308,6 +309,7 @@ describe('the local stack supervises what it starts (npm start)', function () {
     }
     assert.ok(records.some((r) => r.name === 'temporal' && r.sdkComponent === 'core'), 'the Temporal core logged through pino (its retry warnings while the server was down)');
     const temporalLog = fs.readFileSync(path.join(home, 'temporal.log'), 'utf8');
+    // eslint-disable-next-line no-control-regex -- the escape that starts a terminal colour code
     assert.doesNotMatch(temporalLog, /\x1b\[/, 'no colour codes in temporal.log');
   });
 

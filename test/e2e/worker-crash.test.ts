@@ -78,7 +78,7 @@ describe('a worker killed mid-work', function () {
     );
     // Kill the first worker once it has stored some but not all of them.
     const deadline = Date.now() + 60_000;
-    let storedBeforeKill = 0;
+    let storedBeforeKill: number;
     for (;;) {
       storedBeforeKill = (await store.getBaseline(11, 22))!.sampleCount - 50;
       if (storedBeforeKill >= 10 || Date.now() > deadline) break;

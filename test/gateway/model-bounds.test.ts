@@ -174,7 +174,7 @@ describe('model bounds: every answer 2xx or 4xx, and the training worker stays u
   it('property: random shapes and parameters for every kind answer 2xx or 4xx; the training worker stays up', async () => {
     const pid = trainer.pid;
     // Mostly values a caller would send, now and then any integer up to far past the bound.
-    const smallInt = (max: number) => fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.integer({ min: -10, max: max }) });
+    const smallInt = (max: number) => fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.integer({ min: -10, max }) });
     const junk = fc.oneof(fc.string({ maxLength: 4 }), fc.constant(null), fc.boolean(), fc.double({ noNaN: true }), fc.constant(1e300));
     const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 15, arbitrary: arb }, { weight: 1, arbitrary: junk as fc.Arbitrary<unknown> });
     const common = { contamination: maybe(fc.double({ min: 0.01, max: 0.5, noNaN: true })) };

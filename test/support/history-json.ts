@@ -21,7 +21,9 @@ let cached: { protojson: ProtoJson; historyType: unknown } | undefined;
 function codec() {
   if (!cached) {
     const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- protobufjs's extension as @temporalio/proto resolves it, at run time
     const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [protoDir] })) as ProtoJson;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module of the SDK, loaded only when a test needs it
     const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot(root: unknown): { lookupType(name: string): unknown } };
     cached = { protojson, historyType: patchProtobufRoot(proto).lookupType('temporal.api.history.v1.History') };
   }
