@@ -22,10 +22,8 @@ import type {
   TransactionChunkWrites,
 } from '../../activities/ports';
 import { PermanentStoreError } from '../sql/errors';
-import { loadMigrations } from './migrations';
 import * as T from './mssql-batch-statements';
-import { applyMssqlMigrations, type MssqlInput as Input, MssqlPool } from './mssql-pool';
-import type { MssqlStoreOptions } from './mssql-store';
+import type { MssqlInput as Input } from './mssql-pool';
 import {
   type BatchRow,
   type ChunkRow,
@@ -38,6 +36,7 @@ import {
 } from './rows';
 import { completeSpending, type SpendingRow, toScoringOverride, toSpendingBaseline } from './spending-rows';
 import { normalizeTimestamp } from './validate';
+import { MssqlStoreBase } from './mssql-store-base';
 
 /**
  * A chunk's requests share one transaction; a 35,000-row chunk (or compensating a large batch) can
@@ -121,22 +120,7 @@ function utcDateTime2(timestamp: string, operation: string): string {
  * ledger and batch row are locked first, the snapshot read under UPDLOCK, HOLDLOCK, the plan run in
  * between, and every write committed together.
  */
-export class MssqlBatchStore implements BatchStore {
-  private readonly pool: MssqlPool;
-  private readonly release: () => Promise<void>;
-
-  constructor(
-    connection: string | MssqlPool,
-    private readonly options: MssqlStoreOptions = {},
-  ) {
-    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
-    this.release = this.pool.retain();
-  }
-
-  async migrate(): Promise<void> {
-    await applyMssqlMigrations(this.pool, loadMigrations('mssql', this.options.migrationsRoot), this.options.logger);
-  }
-
+export class MssqlBatchStore extends MssqlStoreBase implements BatchStore {
   async openBatch(batch: NewBatch): Promise<BatchRecord> {
     const result = await this.pool.query<BatchRow>('openBatch', T.OPEN_BATCH, [
       ['batch_id', sql.NVarChar(128), batch.batchId],
@@ -524,10 +508,6 @@ export class MssqlBatchStore implements BatchStore {
       },
       { requestTimeoutMs: COMPENSATE_REQUEST_TIMEOUT_MS },
     );
-  }
-
-  async close(): Promise<void> {
-    await this.release();
   }
 }
 

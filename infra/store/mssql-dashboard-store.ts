@@ -16,9 +16,7 @@ import {
   type SeriesListing,
 } from './dashboard-port';
 import * as T from './mssql-dashboard-statements';
-import { loadMigrations } from './migrations';
-import { applyMssqlMigrations, type MssqlInput, MssqlPool } from './mssql-pool';
-import type { MssqlStoreOptions } from './mssql-store';
+import { type MssqlInput } from './mssql-pool';
 import {
   type BatchRow,
   type ModelRow,
@@ -31,6 +29,7 @@ import {
   toStoredSeriesPoint,
   toStoredTransaction,
 } from './rows';
+import { MssqlStoreBase } from './mssql-store-base';
 
 const limitOf = (limit: number) => Math.max(0, Math.floor(limit));
 const when = (iso: string | undefined) => (iso === undefined ? null : new Date(iso));
@@ -44,22 +43,7 @@ type AnomalyRow = TransactionRow & {
 };
 
 /** The dashboard's reads in Azure SQL / SQL Server, on its own pool or one shared with the other stores. */
-export class MssqlDashboardStore implements DashboardStore {
-  private readonly pool: MssqlPool;
-  private readonly release: () => Promise<void>;
-
-  constructor(
-    connection: string | MssqlPool,
-    private readonly options: MssqlStoreOptions = {},
-  ) {
-    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
-    this.release = this.pool.retain();
-  }
-
-  async migrate(): Promise<void> {
-    await applyMssqlMigrations(this.pool, loadMigrations('mssql', this.options.migrationsRoot), this.options.logger);
-  }
-
+export class MssqlDashboardStore extends MssqlStoreBase implements DashboardStore {
   private async rows<R>(operation: string, statement: string, inputs: MssqlInput[]): Promise<R[]> {
     return (await this.pool.query<R>(operation, statement, inputs)).recordset;
   }
@@ -265,9 +249,5 @@ export class MssqlDashboardStore implements DashboardStore {
   async reopenDeadLettered(transactionId: string): Promise<ReopenOutcome> {
     const rows = await this.rows<{ outcome: ReopenOutcome }>('reopenDeadLettered', T.REOPEN_DEAD_LETTERED, [['transaction_id', sql.NVarChar(128), transactionId]]);
     return rows[0]?.outcome ?? 'unknown';
-  }
-
-  async close(): Promise<void> {
-    await this.release();
   }
 }

@@ -1,11 +1,11 @@
 import sql from 'mssql';
 import type { ModelRecord, ModelStore, ModelWrite, NewModelResult, StoredModelResult } from '../../activities/ports';
 import { PermanentStoreError } from '../sql/errors';
-import { loadMigrations } from './migrations';
 import * as T from './mssql-model-statements';
-import { applyMssqlMigrations, type MssqlInput as Input, MssqlPool } from './mssql-pool';
+import type { MssqlInput as Input } from './mssql-pool';
 import type { MssqlStoreOptions } from './mssql-store';
 import { type ModelRow, type ResultRow, toModelRecord, toStoredResult } from './rows';
+import { MssqlStoreBase } from './mssql-store-base';
 
 export type MssqlModelStoreOptions = MssqlStoreOptions;
 
@@ -13,22 +13,7 @@ export type MssqlModelStoreOptions = MssqlStoreOptions;
  * Models and tracked results in Azure SQL / SQL Server, on its own pool or one shared with the
  * anomaly store. Migrations are the shared set (same lock, same schema_migrations table).
  */
-export class MssqlModelStore implements ModelStore {
-  private readonly pool: MssqlPool;
-  private readonly release: () => Promise<void>;
-
-  constructor(
-    connection: string | MssqlPool,
-    private readonly options: MssqlModelStoreOptions = {},
-  ) {
-    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
-    this.release = this.pool.retain();
-  }
-
-  async migrate(): Promise<void> {
-    await applyMssqlMigrations(this.pool, loadMigrations('mssql', this.options.migrationsRoot), this.options.logger);
-  }
-
+export class MssqlModelStore extends MssqlStoreBase<MssqlModelStoreOptions> implements ModelStore {
   private keyInputs(tenant: string, runId: string): Input[] {
     return [
       ['tenant', sql.NVarChar(128), tenant],
@@ -94,9 +79,5 @@ export class MssqlModelStore implements ModelStore {
     const result = await this.pool.query<{ models_deleted: number; results_deleted: number }>('deleteModel', T.DELETE_MODEL, this.keyInputs(tenant, runId));
     const row = result.recordset[0];
     return { deleted: (row?.models_deleted ?? 0) > 0, resultsDeleted: row?.results_deleted ?? 0 };
-  }
-
-  async close(): Promise<void> {
-    await this.release();
   }
 }

@@ -1,10 +1,8 @@
 import sql from 'mssql';
 import type { Baseline, RescoreResultWrite, RescoreRow, RescoreStore, RescoreWindow, StoredTransaction } from '../../activities/ports';
-import { loadMigrations } from './migrations';
-import { applyMssqlMigrations, MssqlPool } from './mssql-pool';
 import * as T from './mssql-rescore-statements';
-import type { MssqlStoreOptions } from './mssql-store';
 import { type TransactionRow, toStoredTransaction } from './rows';
+import { MssqlStoreBase } from './mssql-store-base';
 
 /** A window's statements scan its rows: long windows get more than the default 15 s. */
 const WINDOW_REQUEST_TIMEOUT_MS = 600_000;
@@ -13,22 +11,7 @@ const limitOf = (limit: number) => Math.max(0, Math.floor(limit));
 const when = (iso: string) => new Date(iso);
 
 /** Re-scoring in Azure SQL / SQL Server, on its own pool or one shared with the other stores. */
-export class MssqlRescoreStore implements RescoreStore {
-  private readonly pool: MssqlPool;
-  private readonly release: () => Promise<void>;
-
-  constructor(
-    connection: string | MssqlPool,
-    private readonly options: MssqlStoreOptions = {},
-  ) {
-    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
-    this.release = this.pool.retain();
-  }
-
-  async migrate(): Promise<void> {
-    await applyMssqlMigrations(this.pool, loadMigrations('mssql', this.options.migrationsRoot), this.options.logger);
-  }
-
+export class MssqlRescoreStore extends MssqlStoreBase implements RescoreStore {
   async buildRescoreBaselines(window: RescoreWindow): Promise<number> {
     return this.pool.inTransaction(
       'buildRescoreBaselines',
@@ -118,9 +101,5 @@ export class MssqlRescoreStore implements RescoreStore {
     ]);
     const r = result.recordset[0];
     return { rescored: r.rescored, anomalies: r.anomalies, newlyAnomalous: r.newly_anomalous };
-  }
-
-  async close(): Promise<void> {
-    await this.release();
   }
 }

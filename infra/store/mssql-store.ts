@@ -16,8 +16,7 @@ import { logOfAmount } from '../../detection/univariate/log-amount';
 import { amountText, DEFAULT_RECENT_WINDOW } from '../../detection/univariate/recent-window';
 import { checkScoringOverride, checkWindowSize, type SpendingRow, toScoringOverride, toSpendingBaseline } from './spending-rows';
 import { PermanentStoreError } from '../sql/errors';
-import { loadMigrations } from './migrations';
-import { applyMssqlMigrations, type MssqlInput as Input, MssqlPool, type MssqlPoolOptions } from './mssql-pool';
+import type { MssqlInput as Input } from './mssql-pool';
 import * as T from './mssql-statements';
 import { type DeliveryRow, toDelivery, toStoredTransaction, type TransactionRow } from './rows';
 import {
@@ -29,11 +28,9 @@ import {
   checkThresholdScope,
   m2FromStdDev,
 } from './validate';
+import { MssqlStoreBase } from './mssql-store-base';
 
-/** `poolMax` sizes the store's own pool; a shared MssqlPool was sized by whoever made it. */
-export interface MssqlStoreOptions extends MssqlPoolOptions {
-  migrationsRoot?: string;
-}
+export type { MssqlStoreOptions } from './mssql-store-base';
 
 interface ClaimRow {
   outcome: 'claimed' | 'done' | 'busy';
@@ -47,22 +44,7 @@ interface ClaimRow {
  * Every statement is a parameterized constant from mssql-statements.ts; every write is an idempotent
  * upsert on its natural key, so an activity retry after a lost reply changes nothing.
  */
-export class MssqlAnomalyStore implements AnomalyStore {
-  private readonly pool: MssqlPool;
-  private readonly release: () => Promise<void>;
-
-  constructor(
-    connection: string | MssqlPool,
-    private readonly options: MssqlStoreOptions = {},
-  ) {
-    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
-    this.release = this.pool.retain();
-  }
-
-  async migrate(): Promise<void> {
-    await applyMssqlMigrations(this.pool, loadMigrations('mssql', this.options.migrationsRoot), this.options.logger);
-  }
-
+export class MssqlAnomalyStore extends MssqlStoreBase implements AnomalyStore {
   async getBaseline(userId: number, categoryId: number): Promise<Baseline | null> {
     checkIds('getBaseline', userId, categoryId);
     const result = await this.pool.query<{ mean: number; std_dev: number; sample_count: number; m2: number }>(
@@ -240,9 +222,5 @@ export class MssqlAnomalyStore implements AnomalyStore {
     const row = result.recordset[0];
     if (!row) throw new PermanentStoreError('recordAlertDelivery', new Error('the delivery row was not returned'));
     return toDelivery(row);
-  }
-
-  async close(): Promise<void> {
-    await this.release();
   }
 }

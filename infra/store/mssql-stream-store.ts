@@ -1,9 +1,7 @@
 import sql from 'mssql';
 import type { StoredStreamState, StreamStateStore, StreamStateWrite } from '../../activities/stream-ports';
-import { loadMigrations } from './migrations';
-import { applyMssqlMigrations, MssqlPool } from './mssql-pool';
-import type { MssqlStoreOptions } from './mssql-store';
 import * as T from './mssql-stream-statements';
+import { MssqlStoreBase } from './mssql-store-base';
 
 interface StreamRow {
   series_id: string;
@@ -16,22 +14,7 @@ interface StreamRow {
 }
 
 /** Per-series streaming detector state in Azure SQL / SQL Server; writes are compare-and-swap on version. */
-export class MssqlStreamStore implements StreamStateStore {
-  private readonly pool: MssqlPool;
-  private readonly release: () => Promise<void>;
-
-  constructor(
-    connection: string | MssqlPool,
-    private readonly options: MssqlStoreOptions = {},
-  ) {
-    this.pool = typeof connection === 'string' ? new MssqlPool(connection, options) : connection;
-    this.release = this.pool.retain();
-  }
-
-  async migrate(): Promise<void> {
-    await applyMssqlMigrations(this.pool, loadMigrations('mssql', this.options.migrationsRoot), this.options.logger);
-  }
-
+export class MssqlStreamStore extends MssqlStoreBase implements StreamStateStore {
   async getStreamState(seriesId: string): Promise<StoredStreamState | null> {
     const result = await this.pool.query<StreamRow>('getStreamState', T.GET_STREAM_STATE, [['series_id', sql.NVarChar(200), seriesId]]);
     const row = result.recordset[0];
@@ -61,9 +44,5 @@ export class MssqlStreamStore implements StreamStateStore {
   async deleteStreamState(seriesId: string): Promise<boolean> {
     const result = await this.pool.query<{ deleted: number }>('deleteStreamState', T.DELETE_STREAM_STATE, [['series_id', sql.NVarChar(200), seriesId]]);
     return (result.recordset[0]?.deleted ?? 0) > 0;
-  }
-
-  async close(): Promise<void> {
-    await this.release();
   }
 }
