@@ -147,3 +147,24 @@ export function regularizedCholesky(
   }
   throw new DetectorInputError(`${what} stays singular even with a large ridge`);
 }
+
+/** Squared Mahalanobis distances d²ᵢ = ‖L⁻¹(xᵢ − μ)‖² (L the covariance's Cholesky factor) by forward substitution, into `out`. */
+export function squaredDistances(X: Matrix, location: Float64Array, lower: Float64Array, out: Float64Array): void {
+  const { rows, cols: d, data } = X;
+  const inverseDiagonal = new Float64Array(d);
+  for (let i = 0; i < d; i++) inverseDiagonal[i] = 1 / lower[i * d + i];
+  const y = new Float64Array(d);
+  for (let r = 0; r < rows; r++) {
+    const base = r * d;
+    let sum = 0;
+    for (let i = 0; i < d; i++) {
+      let s = data[base + i] - location[i];
+      const rowOffset = i * d;
+      for (let k = 0; k < i; k++) s -= lower[rowOffset + k] * y[k];
+      const yi = s * inverseDiagonal[i];
+      y[i] = yi;
+      sum += yi * yi;
+    }
+    out[r] = sum;
+  }
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BaseDetector, type DetectorInfo, type DetectorOptions, detectorOptionsShape } from './detector';
-import { columnMeans, covariance, regularizedCholesky } from './linalg';
+import { columnMeans, covariance, regularizedCholesky, squaredDistances } from './linalg';
 import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
 import { minCovDet } from './mcd';
 import { DEFAULT_SEED } from './random';
@@ -226,26 +226,8 @@ export class MahalanobisDetector extends BaseDetector<MahalanobisParams, Mahalan
 
   /** Forward substitution L y = x − μ per row, one scratch vector for the whole batch. */
   private squaredDistancesOf(state: MahalanobisState, X: Matrix): Float64Array {
-    const { rows, data } = X;
-    const d = state.mean.length;
-    const { mean, lower } = state;
-    const inverseDiagonal = new Float64Array(d);
-    for (let i = 0; i < d; i++) inverseDiagonal[i] = 1 / lower[i * d + i];
-    const y = new Float64Array(d);
-    const out = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const base = r * d;
-      let sum = 0;
-      for (let i = 0; i < d; i++) {
-        let s = data[base + i] - mean[i];
-        const rowOffset = i * d;
-        for (let k = 0; k < i; k++) s -= lower[rowOffset + k] * y[k];
-        const yi = s * inverseDiagonal[i];
-        y[i] = yi;
-        sum += yi * yi;
-      }
-      out[r] = sum;
-    }
+    const out = new Float64Array(X.rows);
+    squaredDistances(X, state.mean, state.lower, out);
     return out;
   }
 }

@@ -1,4 +1,4 @@
-import { cholesky, columnMeans, covariance } from './linalg';
+import { cholesky, columnMeans, covariance, squaredDistances } from './linalg';
 import { DetectorInputError, type Matrix } from './matrix';
 import { DEFAULT_SEED, Random, identityIndex } from './random';
 import { chiSquareCdf, chiSquareQuantile } from './special-functions';
@@ -324,27 +324,6 @@ function smallest(values: Float64Array, h: number, order: Int32Array): Int32Arra
     else break;
   }
   return order.slice(0, h);
-}
-
-/** d²ᵢ = ‖L⁻¹(xᵢ − μ)‖² by forward substitution, into `out`. */
-export function squaredDistances(X: Matrix, location: Float64Array, lower: Float64Array, out: Float64Array): void {
-  const { rows, cols: d, data } = X;
-  const inverseDiagonal = new Float64Array(d);
-  for (let i = 0; i < d; i++) inverseDiagonal[i] = 1 / lower[i * d + i];
-  const y = new Float64Array(d);
-  for (let r = 0; r < rows; r++) {
-    const base = r * d;
-    let sum = 0;
-    for (let i = 0; i < d; i++) {
-      let s = data[base + i] - location[i];
-      const rowOffset = i * d;
-      for (let k = 0; k < i; k++) s -= lower[rowOffset + k] * y[k];
-      const yi = s * inverseDiagonal[i];
-      y[i] = yi;
-      sum += yi * yi;
-    }
-    out[r] = sum;
-  }
 }
 
 /** Cholesky factor, with the smallest ridge (relative to the mean variance) that makes a singular matrix factor. */

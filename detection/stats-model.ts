@@ -1,7 +1,7 @@
 import { type GaussianModel, covarianceFactor, fitGaussian, gaussianMetrics, gaussianStd, mergeGaussian } from './univariate/gaussian';
-import { regularizedCholesky } from './linalg';
+import { regularizedCholesky, squaredDistances } from './linalg';
 import { DetectorInputError, type Matrix, type MatrixInput, toMatrix } from './matrix';
-import { minCovDet, squaredDistances } from './mcd';
+import { minCovDet } from './mcd';
 import { DEFAULT_SEED } from './random';
 import { chiSquareSurvival } from './special-functions';
 
