@@ -82,57 +82,42 @@ export function ensurePythonTools(file = 'python-tools.txt'): void {
 }
 
 /**
- * promtool (Prometheus's checker, for the scrape config and rules in infra/prometheus) from PATH, else
- * Debian's `prometheus` package through apt-get (as root, or with sudo). Returns null where neither works:
- * the promtool test then fails, saying how to install it.
+ * Installs a Debian package with apt-get (as root, or through `sudo -n`), refreshing the package lists once when
+ * the first try fails. Says what to do and returns false where neither is possible; the tests that need the
+ * package then fail saying so.
  */
-export function ensurePromtool(): string | null {
-  const found = onPath('promtool');
-  if (found) return found;
+function aptInstall(debianPackage: string, neededFor: string): boolean {
   const aptGet = onPath('apt-get');
-  if (!aptGet) {
-    say('promtool not found and apt-get is not available: install Prometheus (promtool) for the metrics config test');
-    return null;
-  }
   const asRoot = process.getuid?.() === 0;
   const sudo = asRoot ? null : onPath('sudo');
-  if (!asRoot && !sudo) {
-    say('promtool not found: run `apt-get install -y prometheus` as root for the metrics config test');
-    return null;
+  if (!aptGet || (!asRoot && !sudo)) {
+    say(`${neededFor} needs Debian's ${debianPackage} package: run \`apt-get install -y ${debianPackage}\` as root`);
+    return false;
   }
   const run = (args: string[]) =>
     spawnSync(asRoot ? aptGet : sudo!, asRoot ? args : ['-n', aptGet, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: processEnvironment({ DEBIAN_FRONTEND: 'noninteractive' }) });
-  say('installing promtool: apt-get install -y prometheus');
-  if (run(['install', '-y', 'prometheus']).status !== 0) {
-    run(['update']);
-    run(['install', '-y', 'prometheus']);
+  say(`installing ${debianPackage} for ${neededFor}: apt-get install -y ${debianPackage}`);
+  if (run(['install', '-y', '-q', debianPackage]).status !== 0) {
+    run(['update', '-q']);
+    run(['install', '-y', '-q', debianPackage]);
   }
+  return true;
+}
+
+/** promtool (Prometheus's checker, for the scrape config and rules in infra/prometheus): from PATH, else Debian's `prometheus` package. */
+export function ensurePromtool(): string | null {
+  const found = onPath('promtool');
+  if (found) return found;
+  aptInstall('prometheus', 'the metrics config test (promtool)');
   return onPath('promtool');
 }
 
 /** Debian's Chromium, where its package puts it: the dashboard's browser tests drive it with playwright-core. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/**
- * Chromium for the dashboard's browser tests: Debian's `chromium` package through apt-get (as root, or with
- * sudo) when missing. Returns null where that is not possible; the browser tests then fail saying so.
- */
+/** Chromium for the dashboard's browser tests: Debian's `chromium` package when missing. */
 export function ensureChromium(): string | null {
-  if (fs.existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
-  const aptGet = onPath('apt-get');
-  const asRoot = process.getuid?.() === 0;
-  const sudo = asRoot ? null : onPath('sudo');
-  if (!aptGet || (!asRoot && !sudo)) {
-    say(`Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install -y chromium) for the dashboard's browser tests`);
-    return null;
-  }
-  const run = (args: string[]) =>
-    spawnSync(asRoot ? aptGet : sudo!, asRoot ? args : ['-n', aptGet, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: processEnvironment({ DEBIAN_FRONTEND: 'noninteractive' }) });
-  say('installing Chromium for the dashboard tests: apt-get install -y chromium');
-  if (run(['install', '-y', '-q', 'chromium']).status !== 0) {
-    run(['update', '-q']);
-    run(['install', '-y', '-q', 'chromium']);
-  }
+  if (!fs.existsSync(CHROMIUM_PATH)) aptInstall('chromium', "the dashboard's browser tests");
   return fs.existsSync(CHROMIUM_PATH) ? CHROMIUM_PATH : null;
 }
 
