@@ -47,7 +47,8 @@ describe('model lifecycle on the real local stack', function () {
     assert.equal(fitted.version, 1);
     assert.equal(fitted.threshold, 3);
     assert.equal(fitted.updatable, true);
-    assert.deepEqual(fitted.params, { rule: 'zscore', zThreshold: 3, pValue: 0.001, minStdDev: 0 });
+    // The resolved parameters, defaults included (the plain sample covariance unless 'mcd' is asked for).
+    assert.deepEqual(fitted.params, { rule: 'zscore', zThreshold: 3, pValue: 0.001, minStdDev: 0, covariance: 'sample' });
 
     const info = await stack.client.modelInfo(key);
     assert.deepEqual(info, fitted);
