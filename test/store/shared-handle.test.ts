@@ -50,7 +50,7 @@ describe('createStores: one database handle for both stores', function () {
 
   it('SQLite: migrates once and serves both stores from one file handle until the last one closes', async function () {
     const file = path.join(dir, 'nested', 'shared.db');
-    const { store, models, batches, rescores } = await createStores({ kind: 'sqlite', path: file }, createLogger('store', 'silent'));
+    const { store, models, batches, rescores, streams } = await createStores({ kind: 'sqlite', path: file }, createLogger('store', 'silent'));
     // Counted before any other connection: SQLite keeps a closed connection's descriptor while the file is open elsewhere.
     assert.equal(openDescriptors(file), 1, 'one SQLite handle for both stores');
     const raw = new Database(file, { readonly: true });
@@ -77,6 +77,8 @@ describe('createStores: one database handle for both stores', function () {
     await batches.close();
     assert.ok(fs.existsSync(`${file}-wal`), 'the re-score store still holds the file open');
     await rescores.close();
+    assert.ok(fs.existsSync(`${file}-wal`), 'the stream store still holds the file open');
+    await streams.close();
     assert.ok(!fs.existsSync(`${file}-wal`), 'the last close closed the file');
     assert.equal(openDescriptors(file), 0);
     await assert.rejects(models.listModels('t', 10), PermanentStoreError);
