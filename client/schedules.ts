@@ -65,12 +65,34 @@ export async function upsertSchedule(argus: ArgusClient, options: ScheduleOption
     await argus.temporal.schedule.create(options);
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await argus.temporal.schedule.getHandle(options.scheduleId).update((previous) => ({
-      ...previous,
-      spec: options.spec,
-      action: options.action,
-      policies: { ...previous.policies, ...options.policies },
-    }));
+    await retryingScheduleCall(() =>
+      argus.temporal.schedule.getHandle(options.scheduleId).update((previous) => ({
+        ...previous,
+        spec: options.spec,
+        action: options.action,
+        policies: { ...previous.policies, ...options.policies },
+      })),
+    );
+  }
+}
+
+/** About 20 s in all: longer than a just-restarted dev server takes to load a schedule on a busy machine. */
+const SCHEDULE_CALL_ATTEMPTS = 8;
+
+/**
+ * An update describes the schedule first, which queries its scheduler workflow; right after the server restarts
+ * (a second `npm start` on the same data) that query can fail until the workflow is loaded again, seen as
+ * "Failed to describe schedule" on a loaded CI machine. Such failures are retried with backoff; a schedule that
+ * does not exist is not.
+ */
+async function retryingScheduleCall<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError || attempt >= SCHEDULE_CALL_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** (attempt - 1), 5_000)));
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { canConnect, freePort } from '../../infra/net';
+import { canConnect } from '../../infra/net';
 import { freeStackPorts, npmStartArgs } from '../support/stack-process';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -25,16 +25,8 @@ describe('the local stack (npm start)', function () {
   let ports: Record<string, number>;
 
   before(async () => {
-    ports = {
-      temporal: await freePort(),
-      ui: await freePort(),
-      queue: await freePort(),
-      blob: await freePort(),
-      capture: await freePort(),
-      http: await freePort(),
-      // Three in a row: the launcher's /metrics and the batch and training workers' after it.
-      metrics: (await freeStackPorts()).metrics,
-    };
+    // Distinct ports (separate freePort calls can repeat one), the metrics three in a row.
+    ports = { ...(await freeStackPorts()) };
     env = {
       ...process.env,
       ARGUS_HOME: home,
