@@ -62,6 +62,10 @@ param argusTenantKeys string = ''
 @description('SendGrid API key for alert emails.')
 param sendGridApiKey string
 
+@secure()
+@description('Payload encryption keys for Temporal history, id:base64key[,id:base64key] (ARGUS_CODEC_KEYS); every client and worker needs the same. Leave empty to store payloads in clear.')
+param argusCodecKeys string = ''
+
 param alertEmailTo string = 'finance-alerts@example.com'
 param alertEmailFrom string = 'argus@example.com'
 
@@ -206,6 +210,7 @@ var secretNames = concat(
   ['sql-connection-string', 'storage-connection-string', 'sendgrid-api-key', 'argus-api-key'],
   empty(argusTenantKeys) ? [] : ['argus-tenant-keys'],
   empty(temporalApiKey) ? [] : ['temporal-api-key'],
+  empty(argusCodecKeys) ? [] : ['argus-codec-keys'],
   useTemporalTls ? ['temporal-tls-cert', 'temporal-tls-key'] : []
 )
 
@@ -247,6 +252,12 @@ resource temporalApiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = i
   parent: vault
   name: 'temporal-api-key'
   properties: { value: temporalApiKey }
+}
+
+resource codecKeysSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(argusCodecKeys)) {
+  parent: vault
+  name: 'argus-codec-keys'
+  properties: { value: argusCodecKeys }
 }
 
 resource temporalCertSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (useTemporalTls) {
@@ -311,6 +322,7 @@ var commonEnv = concat(
     { name: 'AZURE_STORAGE_CONNECTION_STRING', secretRef: 'storage-connection-string' }
   ],
   empty(temporalApiKey) ? [] : [{ name: 'TEMPORAL_API_KEY', secretRef: 'temporal-api-key' }],
+  empty(argusCodecKeys) ? [] : [{ name: 'ARGUS_CODEC_KEYS', secretRef: 'argus-codec-keys' }],
   useTemporalTls
     ? [
         { name: 'TEMPORAL_TLS_CERT_PATH', value: '/mnt/temporal/tls.crt' }
@@ -422,7 +434,7 @@ resource workerApps 'Microsoft.App/containerApps@2024-03-01' = [
         volumes: temporalVolumes
       }
     }
-    dependsOn: [vaultReader, sqlConnectionSecret, storageConnectionSecret, sendGridSecret, tenantKeysSecret, temporalApiKeySecret, temporalCertSecret, temporalKeySecret, sqlAllowAzure, alertQueue, poisonQueue, batchContainer]
+    dependsOn: [vaultReader, sqlConnectionSecret, storageConnectionSecret, sendGridSecret, tenantKeysSecret, temporalApiKeySecret, codecKeysSecret, temporalCertSecret, temporalKeySecret, sqlAllowAzure, alertQueue, poisonQueue, batchContainer]
   }
 ]
 
@@ -477,7 +489,7 @@ resource gateway 'Microsoft.App/containerApps@2024-03-01' = {
       volumes: temporalVolumes
     }
   }
-  dependsOn: [vaultReader, sqlConnectionSecret, storageConnectionSecret, apiKeySecret, tenantKeysSecret, temporalApiKeySecret, temporalCertSecret, temporalKeySecret, sqlAllowAzure, alertQueue, poisonQueue, batchContainer]
+  dependsOn: [vaultReader, sqlConnectionSecret, storageConnectionSecret, apiKeySecret, tenantKeysSecret, temporalApiKeySecret, codecKeysSecret, temporalCertSecret, temporalKeySecret, sqlAllowAzure, alertQueue, poisonQueue, batchContainer]
 }
 
 output gatewayUrl string = 'https://${gateway.properties.configuration.ingress.fqdn}'

@@ -291,6 +291,15 @@ describe('deployment files (offline validation)', function () {
       assert.ok(!kustomization.resources.some((r: string) => r.includes('podmonitor')), 'not applied by default: the CRD may be absent');
     });
 
+    it('every process that talks to Temporal reads the payload encryption keys from the Secret (optional, one value for all)', () => {
+      for (const name of ['worker', 'batch-worker', 'training-worker', 'gateway']) {
+        const [deployment] = yamlDocuments(path.join(K8S, `${name}.yaml`)).filter((doc) => doc.kind === 'Deployment');
+        const env = deployment.spec.template.spec.containers[0].env as { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
+        const codec = env.find((e) => e.name === 'ARGUS_CODEC_KEYS');
+        assert.deepEqual(codec?.valueFrom?.secretKeyRef, { name: 'argus-secrets', key: 'ARGUS_CODEC_KEYS', optional: true }, name);
+      }
+    });
+
     it('kustomization.yaml lists every manifest but the example secret', () => {
       const [kustomization] = yamlDocuments(path.join(K8S, 'kustomization.yaml'));
       assert.deepEqual([...kustomization.resources].sort(), manifests.filter((f) => f !== 'secret.example.yaml').sort());
@@ -419,6 +428,14 @@ describe('deployment files (offline validation)', function () {
       // No ingress reaches a replica's metrics port: a collector beside the app in the replica reads it on loopback.
       assert.equal(host[1], '127.0.0.1');
       for (const line of code.split('\n').filter((l) => /targetPort:|exposedPort:/.test(l))) assert.doesNotMatch(line, new RegExp(String(METRICS_PORT)), 'metrics are not published through ingress');
+    });
+
+    it('hands every Container App the payload encryption keys from Key Vault when they are given', () => {
+      const commonEnv = code.slice(code.indexOf('var commonEnv'), code.indexOf('// mTLS: the certificate pair'));
+      assert.match(commonEnv, /empty\(argusCodecKeys\) \? \[\] : \[\{ name: 'ARGUS_CODEC_KEYS', secretRef: 'argus-codec-keys' \}\]/);
+      const param = bicepParams(code).find((p) => p.name === 'argusCodecKeys');
+      assert.ok(param?.secure, 'the keys are a @secure() parameter');
+      assert.match(code, /resource codecKeysSecret 'Microsoft\.KeyVault\/vaults\/secrets@[^']+' = if \(!empty\(argusCodecKeys\)\)/);
     });
 
     it('main.parameters.json sets only declared, non-secret parameters and every required one without a default', () => {
