@@ -194,6 +194,18 @@ const SPENDING_JSON_COLUMNS = `mean           FLOAT         '$.mean',
   recent_amounts NVARCHAR(MAX) '$.recentAmounts',
   recent_count   INT           '$.recentCount'`;
 
+/** Every baseline column a chunk writes or a compensation restores (pair or category-wide), from the row aliased `from`. */
+const baselineAssignmentsFrom = (from: string) => `mean = ${from}.mean,
+    std_dev = ${from}.std_dev,
+    sample_count = ${from}.sample_count,
+    m2 = ${from}.m2,
+    log_count = ${from}.log_count,
+    log_mean = ${from}.log_mean,
+    log_m2 = ${from}.log_m2,
+    recent_amounts = ${from}.recent_amounts,
+    recent_count = ${from}.recent_count,
+    updated_at = SYSUTCDATETIME()`;
+
 /** The chunk's rejects (@rejects), its ledger row and the batch's running counters: the tail of every chunk write. */
 const WRITE_REJECTS_LEDGER_AND_COUNTERS = `
 INSERT INTO dbo.batch_rejects (batch_id, line, field, reason, raw)
@@ -271,16 +283,7 @@ WHERE NOT EXISTS (
 );
 
 UPDATE s
-SET mean = b.mean,
-    std_dev = b.std_dev,
-    sample_count = b.sample_count,
-    m2 = b.m2,
-    log_count = b.log_count,
-    log_mean = b.log_mean,
-    log_m2 = b.log_m2,
-    recent_amounts = b.recent_amounts,
-    recent_count = b.recent_count,
-    updated_at = SYSUTCDATETIME()
+SET ${baselineAssignmentsFrom('b')}
 FROM dbo.anomaly_stats AS s WITH (UPDLOCK, HOLDLOCK)
 JOIN OPENJSON(@baselines) WITH (
   user_id        BIGINT        '$.userId',
@@ -329,16 +332,7 @@ WHERE NOT EXISTS (
 );
 
 UPDATE s
-SET mean = c.mean,
-    std_dev = c.std_dev,
-    sample_count = c.sample_count,
-    m2 = c.m2,
-    log_count = c.log_count,
-    log_mean = c.log_mean,
-    log_m2 = c.log_m2,
-    recent_amounts = c.recent_amounts,
-    recent_count = c.recent_count,
-    updated_at = SYSUTCDATETIME()
+SET ${baselineAssignmentsFrom('c')}
 FROM dbo.anomaly_category_stats AS s WITH (UPDLOCK, HOLDLOCK)
 JOIN OPENJSON(@categories) WITH (
   category_id    BIGINT        '$.categoryId',
@@ -581,16 +575,7 @@ DELETE FROM dbo.batch_baseline_backups WHERE batch_id = @batch_id;
 
 -- Category-wide baselines are put back too (not counted: they are not pairs).
 UPDATE s
-SET mean = k.mean,
-    std_dev = k.std_dev,
-    sample_count = k.sample_count,
-    m2 = k.m2,
-    log_count = k.log_count,
-    log_mean = k.log_mean,
-    log_m2 = k.log_m2,
-    recent_amounts = k.recent_amounts,
-    recent_count = k.recent_count,
-    updated_at = SYSUTCDATETIME()
+SET ${baselineAssignmentsFrom('k')}
 FROM dbo.anomaly_category_stats AS s
 JOIN dbo.batch_category_backups AS k ON k.category_id = s.category_id
 WHERE k.batch_id = @batch_id AND k.existed = 1;
