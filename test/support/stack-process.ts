@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort, portIsFree } from '../../infra/net';
+import { portIsFree } from '../../infra/net';
 
 /**
  * `npm start` as a user runs it (the compiled launcher under dist/, rebuilt first when a source is newer, node
@@ -23,13 +23,20 @@ export interface StackPorts {
   metrics: number;
 }
 
+/**
+ * Ports below Linux's ephemeral range (32768-60999): a port found free is released before the stack binds it, and
+ * in between the Temporal dev server, started first, binds internal ports the OS picks from the ephemeral range
+ * (seen once taking a test's Azurite blob port). Ports the OS never hands out on its own avoid that race.
+ */
+const STACK_PORTS_FROM = 20_000;
+const STACK_PORTS_TO = 32_000;
+
 export async function freeStackPorts(): Promise<StackPorts> {
   const taken = new Set<number>();
-  // freePort releases the port before answering, so two calls can return the same one.
   const next = async () => {
     for (;;) {
-      const port = await freePort();
-      if (!taken.has(port)) {
+      const port = STACK_PORTS_FROM + Math.floor(Math.random() * (STACK_PORTS_TO - STACK_PORTS_FROM));
+      if (!taken.has(port) && (await portIsFree('127.0.0.1', port))) {
         taken.add(port);
         return port;
       }
