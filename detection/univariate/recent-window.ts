@@ -1,5 +1,7 @@
 import { DetectorInputError } from '../matrix';
-import { MAD_TO_SIGMA, medianInPlace } from './robust';
+import { robustCenterScale } from './robust';
+
+export { robustCenterScale };
 
 /**
  * The robust (median / MAD) baseline: the last K non-anomalous amounts of a baseline, kept as text in one
@@ -58,24 +60,6 @@ export function windowValues(window: RecentWindow, size: number = Number.POSITIV
   const out = new Float64Array(parts.length - from);
   for (let i = from; i < parts.length; i++) out[i - from] = Number(parts[i]);
   return out;
-}
-
-/**
- * Median and σ-scaled MAD of the values. When more than half the values are equal the MAD is 0; the
- * scale then falls back to the mean absolute deviation from the median times 1.2533 (σ for normal data),
- * as Iglewicz & Hoaglin's modified z-score does, and is 0 only when every value is the same.
- */
-export function robustCenterScale(values: Float64Array): { center: number; scale: number } {
-  if (values.length === 0) throw new DetectorInputError('median of an empty window');
-  const scratch = Float64Array.from(values);
-  const center = medianInPlace(scratch);
-  let meanAbs = 0;
-  for (let i = 0; i < values.length; i++) {
-    scratch[i] = Math.abs(values[i] - center);
-    meanAbs += scratch[i];
-  }
-  const mad = medianInPlace(scratch);
-  return { center, scale: mad > 0 ? MAD_TO_SIGMA * mad : (1.2533 * meanAbs) / values.length };
 }
 
 /** Robust z of `amount` against the window's newest `size` amounts; null below `minSamples` or with no spread and no floor. */

@@ -68,3 +68,21 @@ export function medianAbsoluteDeviation(values: ArrayLike<number>, center: numbe
   for (let i = 0; i < n; i++) buf[i] = Math.abs(values[i] - center);
   return medianInPlace(buf, 0, n);
 }
+
+/**
+ * Median and σ-scaled MAD of the values. When more than half the values are equal the MAD is 0; the
+ * scale then falls back to the mean absolute deviation from the median times 1.2533 (σ for normal data),
+ * as Iglewicz & Hoaglin's modified z-score does, and is 0 only when every value is the same.
+ */
+export function robustCenterScale(values: Float64Array): { center: number; scale: number } {
+  if (values.length === 0) throw new DetectorInputError('median of an empty window');
+  const scratch = Float64Array.from(values);
+  const center = medianInPlace(scratch);
+  let meanAbs = 0;
+  for (let i = 0; i < values.length; i++) {
+    scratch[i] = Math.abs(values[i] - center);
+    meanAbs += scratch[i];
+  }
+  const mad = medianInPlace(scratch);
+  return { center, scale: mad > 0 ? MAD_TO_SIGMA * mad : (1.2533 * meanAbs) / values.length };
+}

@@ -1,6 +1,6 @@
 import { BaseDetector, type DetectorOptions } from '../detector';
 import { DetectorInputError, type Matrix } from '../matrix';
-import { MAD_TO_SIGMA, medianInPlace } from './robust';
+import { MAD_TO_SIGMA, robustCenterScale } from './robust';
 import { type Baseline, fitBaseline, stdDev } from './welford';
 
 /**
@@ -143,18 +143,7 @@ export class RobustZDetector extends LocationScaleDetector {
   readonly kind = 'robust-z';
 
   protected columnState(values: Float64Array): { center: number; scale: number } {
-    const scratch = Float64Array.from(values);
-    const center = medianInPlace(scratch);
-    let meanAbs = 0;
-    for (let i = 0; i < values.length; i++) {
-      scratch[i] = Math.abs(values[i] - center);
-      meanAbs += scratch[i];
-    }
-    const mad = medianInPlace(scratch);
-    // More than half the values equal the median: MAD is 0, so fall back to the mean absolute
-    // deviation scaled to σ for normal data (Iglewicz & Hoaglin's modified z-score does the same).
-    const scale = mad > 0 ? MAD_TO_SIGMA * mad : (1.2533 * meanAbs) / values.length;
-    return { center, scale };
+    return robustCenterScale(values);
   }
 }
 
