@@ -9,7 +9,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { canConnect } from '../../infra/net';
-import { freeStackPorts, npmStartArgs } from '../support/stack-process';
+import { freeStackPorts, npmStartArgs, stackEnv } from '../support/stack-process';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -25,25 +25,10 @@ describe('the local stack (npm start)', function () {
   let ports: Record<string, number>;
 
   before(async () => {
-    // Distinct ports (separate freePort calls can repeat one), the metrics three in a row.
-    ports = { ...(await freeStackPorts()) };
-    env = {
-      ...process.env,
-      ARGUS_HOME: home,
-      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-      TEMPORAL_UI_PORT: String(ports.ui),
-      ARGUS_AZURITE_QUEUE_PORT: String(ports.queue),
-      ARGUS_AZURITE_BLOB_PORT: String(ports.blob),
-      ARGUS_CAPTURE_PORT: String(ports.capture),
-      ARGUS_HTTP_PORT: String(ports.http),
-      ARGUS_METRICS_PORT: String(ports.metrics),
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-    };
-    delete env.SQL_CONNECTION_STRING;
-    delete env.AZURE_STORAGE_CONNECTION_STRING;
-    delete env.SENDGRID_API_KEY;
-    delete env.ARGUS_API_KEY;
+    const stackPorts = await freeStackPorts();
+    ports = { ...stackPorts };
+    // Every port set, nothing pointing at Azure or SendGrid, no API key: what npm start gives a fresh machine.
+    env = stackEnv(home, stackPorts);
   });
   after(() => fs.rmSync(home, { recursive: true, force: true }));
 
