@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { GRANULARITIES, intervalOf } from '../detection/timeseries/detect';
 import type { PeriodSource } from '../detection/timeseries/streaming';
 import { MAX_STREAM_PERIOD } from '../detection/timeseries/streaming';
-import { fieldPath, parseIsoTimestamp } from './timeseries';
+import { fieldPath, parseIsoTimestamp, pointVerdictShape } from './timeseries';
 import { InvalidInputError } from './transaction';
 
 /**
@@ -52,13 +52,8 @@ export interface StreamDetectionInput {
 
 const verdictSchema = z.object({
   timestamp: z.string(),
-  expectedValue: z.number(),
-  upperMargin: z.number(),
-  lowerMargin: z.number(),
-  isAnomaly: z.boolean(),
-  isNegativeAnomaly: z.boolean(),
-  isPositiveAnomaly: z.boolean(),
-  severity: z.number().describe('0 when not flagged; 1 - 3/|z| otherwise'),
+  ...pointVerdictShape,
+  severity: pointVerdictShape.severity.describe('0 when not flagged; 1 - 3/|z| otherwise'),
   isChangePoint: z.boolean().describe('a level shift was confirmed here; its onset was flagged a few points earlier'),
   warmingUp: z.boolean().describe('too few points seen yet to flag anything'),
   ignored: z.enum(['duplicate', 'out-of-order']).nullable().describe('the point was not used: its timestamp repeats or precedes the newest accepted one'),

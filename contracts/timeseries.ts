@@ -358,9 +358,8 @@ const entireResponseSchema = z.object({
   isPositiveAnomaly: z.array(z.boolean()),
   severity: z.array(z.number()).describe('0 for normal points, in (0, 1) for anomalies: 1 - 3/|z|'),
 });
-const lastResponseSchema = z.object({
-  period: z.number().int(),
-  suggestedWindow: z.number().int().describe('points to send next time for an equally good forecast'),
+/** One point's verdict, in Azure Anomaly Detector's field names: the last-point answer, a CSV row's and a stream's. */
+export const pointVerdictShape = {
   expectedValue: z.number(),
   upperMargin: z.number(),
   lowerMargin: z.number(),
@@ -368,6 +367,11 @@ const lastResponseSchema = z.object({
   isNegativeAnomaly: z.boolean(),
   isPositiveAnomaly: z.boolean(),
   severity: z.number(),
+};
+const lastResponseSchema = z.object({
+  period: z.number().int(),
+  suggestedWindow: z.number().int().describe('points to send next time for an equally good forecast'),
+  ...pointVerdictShape,
 });
 const changePointResponseSchema = z.object({
   period: z.number().int(),
@@ -377,13 +381,7 @@ const changePointResponseSchema = z.object({
 export const csvDetectRowSchema = z.object({
   date: z.string().describe("the row's date or timestamp cell, as sent"),
   value: z.number(),
-  expectedValue: z.number(),
-  upperMargin: z.number(),
-  lowerMargin: z.number(),
-  isAnomaly: z.boolean(),
-  isPositiveAnomaly: z.boolean(),
-  isNegativeAnomaly: z.boolean(),
-  severity: z.number(),
+  ...pointVerdictShape,
 });
 export type CsvDetectRow = z.infer<typeof csvDetectRowSchema>;
 
